@@ -1,0 +1,200 @@
+"""Bytes <-> PDU objects, and a framer that cuts a byte stream into PDUs.
+
+Strategy: `encode` and `decode` walk the one field declaration in `pdus.py`. Every failure
+of `decode` is a `RemoteProtocolError` carrying the status to answer with; arbitrary bytes
+never escape as `struct.error`, `IndexError` or `UnicodeDecodeError`. The `Framer` refuses
+a command_length above its maximum *before* buffering the body, so a hostile length can
+not make us allocate.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .constants import CommandId, CommandStatus
+from .errors import LocalProtocolError, RemoteProtocolError
+from .pdus import PDU_CLASSES, Pdu
+from .wire import read_tlvs, write_tlvs
+
+__all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "HEADER_LENGTH", "Framer", "decode", "encode", "peek_header"]
+
+_S = CommandStatus
+_HEADER = struct.Struct(">IIII")
+#: "command_length ... the overall length of the SMPP PDU in octets" -- SMPP v3.4 §3.2
+HEADER_LENGTH = 16
+#: Default refusal limit for command_length. The largest legal v3.4 PDU is far smaller
+#: except with message_payload (max 64 KiB, §5.3.2.32), hence 64 KiB plus headroom.
+DEFAULT_MAX_COMMAND_LENGTH = 64 * 1024 + 1024
+
+
+def encode(pdu: Pdu) -> bytes:
+    """The wire bytes of `pdu`, with command_length and sm_length computed.
+
+    A response with a non-zero command_status and an empty body is sent without a body, as
+    SMPP v3.4 §4.4.2 and its siblings ask.
+    """
+    out = bytearray(HEADER_LENGTH)
+    cls = type(pdu)
+    if not (cls.omit_body_on_error and pdu.command_status and _is_empty(pdu)):
+        for name, kind in cls.body:
+            kind.write(getattr(pdu, name), out)
+        if pdu.tlvs:
+            write_tlvs(pdu.tlvs, out)
+    _HEADER.pack_into(out, 0, len(out), cls.command_id, pdu.command_status, pdu.sequence_number)
+    return bytes(out)
+
+
+def _is_empty(pdu: Pdu) -> bool:
+    return not pdu.tlvs and all(not getattr(pdu, name) for name, _ in pdu.body)
+
+
+def peek_header(data: bytes) -> tuple[int, int, int, int]:
+    """(command_length, command_id, command_status, sequence_number) of the first 16 octets.
+
+    Raises:
+        RemoteProtocolError: fewer than 16 octets (ESME_RINVCMDLEN).
+    """
+    if len(data) < HEADER_LENGTH:
+        raise RemoteProtocolError(
+            f"a PDU header is 16 octets, got {len(data)}", _S.ESME_RINVCMDLEN
+        )
+    return _HEADER.unpack_from(data, 0)
+
+
+def decode(data: bytes) -> Pdu:
+    """Decode exactly one PDU.
+
+    Args:
+        data: the whole PDU, header included; its length must equal command_length.
+
+    Returns:
+        An instance of the `Pdu` subclass named by command_id.
+
+    Raises:
+        RemoteProtocolError: with command_status ESME_RINVCMDLEN (bad length),
+            ESME_RINVCMDID (unknown command_id), ESME_RINVMSGLEN (sm_length past the end),
+            ESME_RINVOPTPARSTREAM / ESME_RINVPARLEN (bad TLVs), or the field's own status
+            (e.g. ESME_RINVSYSID for an over-long system_id). `sequence_number` and
+            `command_id` are set on the error whenever the header could be read.
+    """
+    length, command_id, status, seq = peek_header(data)
+    if length != len(data):
+        raise RemoteProtocolError(
+            f"command_length says {length} octets but the PDU has {len(data)}",
+            _S.ESME_RINVCMDLEN,
+            sequence_number=seq,
+            command_id=command_id,
+        )
+    cls = PDU_CLASSES.get(command_id)
+    if cls is None:
+        raise RemoteProtocolError(
+            f"unknown command_id 0x{command_id:08X}",
+            _S.ESME_RINVCMDID,
+            sequence_number=seq,
+            command_id=command_id,
+        )
+    try:
+        return _decode_body(cls, data, status, seq)
+    except RemoteProtocolError as exc:
+        exc.sequence_number = seq
+        exc.command_id = command_id
+        raise
+
+
+def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
+    pdu = object.__new__(cls)
+    setter = object.__setattr__
+    setter(pdu, "command_status", status)
+    setter(pdu, "sequence_number", seq)
+    end = len(data)
+    pos = HEADER_LENGTH
+    if pos == end and cls.omit_body_on_error and status:
+        # Body left out of an error response (SMPP v3.4 §4.4.2 and siblings).
+        for name, _ in cls.body:
+            setter(pdu, name, cls.__dataclass_fields__[name].default)
+        setter(pdu, "tlvs", ())
+        return pdu
+    for name, kind in cls.body:
+        value, pos = kind.read(data, pos)
+        setter(pdu, name, value)
+    setter(pdu, "tlvs", read_tlvs(data, pos, end) if pos < end else ())
+    return pdu
+
+
+class Framer:
+    """Cut a byte stream, fed in chunks of any size, into whole PDUs.
+
+    Usage::
+
+        framer = Framer()
+        framer.feed(chunk)
+        while (frame := framer.next_frame()) is not None:
+            pdu = decode(frame)
+
+    Raises (from `next_frame`):
+        RemoteProtocolError: command_length below 16 or above `max_command_length`. The
+            stream cannot be resynchronised after that, so `broken` becomes True and every
+            later call raises again; the connection should be closed.
+    """
+
+    def __init__(self, max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> None:
+        if max_command_length < HEADER_LENGTH:
+            raise LocalProtocolError("max_command_length must be at least 16")
+        self.max_command_length = max_command_length
+        self._buf = bytearray()
+        self._pos = 0
+        self.broken: RemoteProtocolError | None = None
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet returned as a frame."""
+        return len(self._buf) - self._pos
+
+    def next_frame(self) -> bytes | None:
+        """The next whole PDU's bytes, or None if more data is needed."""
+        if self.broken is not None:
+            raise self.broken
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
+            return None
+        length = int.from_bytes(buf[pos : pos + 4], "big")
+        if length < HEADER_LENGTH or length > self.max_command_length:
+            seq = None
+            if len(buf) - pos >= HEADER_LENGTH:
+                seq = int.from_bytes(buf[pos + 12 : pos + 16], "big")
+            reason = "below the 16-octet header" if length < HEADER_LENGTH else (
+                f"above this peer's limit of {self.max_command_length}"
+            )
+            self.broken = RemoteProtocolError(
+                f"command_length {length} is {reason}; the stream cannot be framed",
+                _S.ESME_RINVCMDLEN,
+                sequence_number=seq,
+            )
+            raise self.broken
+        if len(buf) - pos < length:
+            return None
+        frame = bytes(buf[pos : pos + length])
+        pos += length
+        if pos == len(buf):
+            buf.clear()
+            pos = 0
+        elif pos > 65536:
+            del buf[:pos]
+            pos = 0
+        self._pos = pos
+        return frame
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        while (frame := self.next_frame()) is not None:
+            yield frame
+
+
+def command_name(command_id: int) -> str:
+    """The spec name of a command_id, or its hex form."""
+    try:
+        return CommandId(command_id).name
+    except ValueError:
+        return f"0x{command_id:08X}"
