@@ -13,6 +13,7 @@ Strings are decoded as Latin-1 so that any octet survives a decode/encode round 
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -357,10 +358,8 @@ def _decode_tlv(tag: int, raw: bytes) -> Tlv:
             )
         value: Any = int.from_bytes(raw, "big")
         if ttag == TlvTag.message_state:
-            try:
+            with contextlib.suppress(ValueError):
                 value = MessageState(value)
-            except ValueError:
-                pass
         return Tlv(ttag, value)
     if kind.startswith("cstr:"):
         limit = int(kind[5:])
