@@ -187,6 +187,8 @@ class Session:
         self.outstanding: dict[int, Outstanding] = {}
         self.bound_system_id = ""
         self.unbinding = False
+        #: Set False to stop answering enquire_link (to rehearse a hung peer).
+        self.answer_enquire_link = True
         self._framer = Framer(max_command_length)
         self._out = bytearray()
         self._eof = False
@@ -255,7 +257,8 @@ class Session:
             self.state = State.OUTBOUND
             return pdu
         if cid == _C.enquire_link:
-            self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number))
+            if self.answer_enquire_link:
+                self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number))
             return pdu
         if cid == _C.unbind:
             self._queue(UnbindResp(sequence_number=pdu.sequence_number))

@@ -1,0 +1,155 @@
+"""What the simulator is told: accounts, instances, receipts, outcomes. Plain data, no I/O.
+
+The default profile "nexmo" follows the source document (`shared/reference/seed-summary.md`):
+SMPP1 and SMPP2 form a cluster with one shared message store, SMPP0 stands alone. Limits
+follow the provider's published defaults (smpp-facts.md §1.2-1.3): 30 messages/s per
+account (above that: ESME_RTHROTTLED, 0x58) and 2 binds per account (a third:
+ESME_RALYBND, 0x05).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Account",
+    "InstanceSpec",
+    "Outcome",
+    "PROFILES",
+    "SimConfig",
+    "TEST_NUMBERS",
+    "test_number_outcome",
+]
+
+#: The fixed clock start used when a seed is given, so receipt dates are reproducible.
+DEFAULT_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One SMPP account (system_id + password) and its limits."""
+
+    system_id: str = "smppkit"
+    password: str = "secret"
+    throughput: float | None = 30.0  # submits per second, shared across the account's binds
+    max_binds: int = 2  # across the cluster
+    allow_ips: tuple[str, ...] = ()  # empty: any address may bind
+    max_pending: int | None = None  # messages not yet final; above it ESME_RMSGQFUL
+
+    @classmethod
+    def parse(cls, text: str, **limits: object) -> Account:
+        """`"SYSTEM_ID:PASSWORD"` as given on the command line."""
+        system_id, sep, password = text.partition(":")
+        if not sep or not system_id:
+            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD, got {text!r}")
+        return cls(system_id=system_id, password=password, **limits)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """One listening SMSC instance. Instances with the same `cluster` share a store."""
+
+    name: str
+    cluster: str
+    port_offset: int
+
+
+PROFILES: dict[str, tuple[InstanceSpec, ...]] = {
+    "nexmo": (
+        InstanceSpec("SMPP1", "cluster", 0),
+        InstanceSpec("SMPP2", "cluster", 1),
+        InstanceSpec("SMPP0", "standalone", 2),
+    ),
+    "single": (InstanceSpec("SMPP0", "standalone", 0),),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one message ends: its final `stat`, provider `err`, delay, and extras."""
+
+    stat: str = "DELIVRD"
+    err: int = 0
+    delay: float = 0.0
+    receipt: bool = True  # False: the SMSC never sends a receipt
+    intermediate: bool = False  # an ACCEPTD intermediate notification first
+
+
+# The reserved UK drama range 447700900000-447700900999: the last digit forces the outcome.
+TEST_NUMBERS: dict[int, tuple[str, str]] = {
+    0: ("DELIVRD", "delivered, err 000"),
+    1: ("UNDELIV", "undeliverable, err 001 (unknown)"),
+    2: ("EXPIRED", "expired, err 002 (absent subscriber, temporary)"),
+    3: ("REJECTD", "rejected, err 006 (anti-spam rejection)"),
+    4: ("NONE", "accepted, but no receipt is ever sent"),
+    5: ("DELIVRD", "delivered after a long delay (10x dlr-delay)"),
+    6: ("DELIVRD", "ACCEPTD intermediate notification, then DELIVRD"),
+    7: ("UNDELIV", "undeliverable, err 007 (handset busy, temporary)"),
+    8: ("DELETED", "deleted, err 099 (general error)"),
+    9: ("UNKNOWN", "unknown, err 001"),
+}
+_TEST_RANGE = range(447700900000, 447700901000)
+
+
+def test_number_outcome(destination: str, dlr_delay: float) -> Outcome | None:
+    """The forced outcome for a test number, or None for any other destination."""
+    digits = destination.lstrip("+")
+    if not digits.isdigit() or int(digits) not in _TEST_RANGE:
+        return None
+    last = int(digits[-1])
+    stat = TEST_NUMBERS[last][0]
+    err = {0: 0, 1: 1, 2: 2, 3: 6, 4: 0, 5: 0, 6: 0, 7: 7, 8: 99, 9: 1}[last]
+    if last == 4:
+        return Outcome(stat="DELIVRD", receipt=False, delay=dlr_delay)
+    if last == 5:
+        return Outcome(stat=stat, err=err, delay=10 * dlr_delay)
+    return Outcome(stat=stat, err=err, delay=dlr_delay, intermediate=last == 6)
+
+
+@dataclass
+class SimConfig:
+    """Everything `start()` and `smppkit sim` accept.
+
+    Attributes:
+        id_format: "nexmo" (submit_sm_resp id in hex, receipt id the same number in
+            decimal, as the provider does -- smpp-facts.md §1.6), "hex" or "decimal".
+        dlr_delay: mean seconds from submit to receipt for ordinary numbers.
+        epoch: start of the simulator's clock (receipt dates and trace times); None for
+            the wall clock.
+        receipt_tlvs: which TLVs a receipt carries besides its text.
+        concat_timeout: seconds to wait for the missing parts of a concatenated message.
+        deliver_timeout: seconds to wait for a deliver_sm_resp before sending again.
+        retry_delay: first back-off for a receipt the ESME asked to retry (doubles).
+        max_attempts: deliver_sm attempts per receipt before giving up.
+        inactivity_timeout: seconds without any PDU before the SMSC unbinds (None: never).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    profile: str = "nexmo"
+    accounts: tuple[Account, ...] = (Account(),)
+    seed: int = 0
+    dlr_delay: float = 0.2
+    id_format: str = "nexmo"
+    epoch: dt.datetime | None = DEFAULT_EPOCH
+    receipt_tlvs: tuple[str, ...] = ("receipted_message_id", "message_state", "network_error_code")
+    concat_timeout: float = 5.0
+    deliver_timeout: float = 5.0
+    retry_delay: float = 0.5
+    max_attempts: int = 5
+    inactivity_timeout: float | None = None
+    trace_path: str | None = None
+    trace_memory: int = 200_000  # events kept in memory for `trace()`; 0 turns it off
+    scenario: object = None  # a Scenario, a name, or a path to a YAML/JSON file
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls: bool = False  # also listen with TLS (self-signed cert when none is given)
+    failure_rate: float = 0.08  # share of ordinary numbers that do not end DELIVRD
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def account(self, system_id: str) -> Account | None:
+        for account in self.accounts:
+            if account.system_id == system_id:
+                return account
+        return None

@@ -1,0 +1,62 @@
+"""TLS for the simulator: a server context from files, or a self-signed one made on the fly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import tempfile
+from pathlib import Path
+
+__all__ = ["client_context", "self_signed", "server_context"]
+
+
+def self_signed(directory: str | Path | None = None, host: str = "127.0.0.1") -> tuple[str, str]:
+    """Write a self-signed certificate and key for `host`; return (cert_path, key_path)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory = Path(directory or tempfile.mkdtemp(prefix="smppkit-tls-"))
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smppkit simulator")])
+    now = dt.datetime.now(dt.UTC)
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName([alt, x509.DNSName("localhost")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def client_context(cafile: str) -> ssl.SSLContext:
+    """A client context trusting exactly `cafile` (the simulator's certificate)."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    return ctx
