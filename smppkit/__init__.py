@@ -5,7 +5,7 @@ log readers and plots are built on it. Everything in each module's ``__all__`` t
 to the core is re-exported here.
 """
 
-from . import simulator  # noqa: E402  (the SMSC simulator: smppkit.simulator.start())
+from . import simulator  # noqa: F401  (the SMSC simulator: smppkit.simulator.start())
 from .codec import DEFAULT_MAX_COMMAND_LENGTH, Framer, decode, encode
 from .constants import (
     CommandId,

@@ -56,7 +56,7 @@ class SimulatorHandle:
         self._thread = threading.Thread(target=self._run, name="smppkit-simulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
-            raise RuntimeError("the simulator did not start within %.0f s" % timeout)
+            raise RuntimeError(f"the simulator did not start within {timeout:.0f} s")
         if self._error is not None:
             self._thread.join(timeout)
             raise self._error

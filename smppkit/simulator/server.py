@@ -171,9 +171,13 @@ class Cluster:
         out = []
         for inst in self.instances:
             for conn in inst.connections:
-                if conn.account == account and conn.session.is_bound and not conn.closing:
-                    if not receiving or conn.bind in ("receiver", "transceiver"):
-                        out.append(conn)
+                if (
+                    conn.account == account
+                    and conn.session.is_bound
+                    and not conn.closing
+                    and (not receiving or conn.bind in ("receiver", "transceiver"))
+                ):
+                    out.append(conn)
         return out
 
 
