@@ -248,6 +248,16 @@ class Pdu:
                 return item.value
         return default
 
+    def with_sequence(self, sequence_number: int) -> Pdu:
+        """A copy with another sequence_number; no other field changes, so no re-validation."""
+        _U32.check("sequence_number", sequence_number)
+        copy = object.__new__(type(self))
+        setter = object.__setattr__
+        for name in _slot_names(type(self)):
+            setter(copy, name, getattr(self, name))
+        setter(copy, "sequence_number", sequence_number)
+        return copy
+
     def replace(self, **changes: Any) -> Pdu:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -276,6 +286,16 @@ class Pdu:
         if self.tlvs:
             parts.append("tlvs={" + ", ".join(f"{t.name}: {t.value!r}" for t in self.tlvs) + "}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    names = _SLOTS.get(cls)
+    if names is None:
+        names = _SLOTS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _body(cls: type) -> type:

@@ -309,7 +309,7 @@ class Session:
             status, reason = self._why_not(cid, self.role)
             raise LocalProtocolError(reason, status, command_id=cid)
         if pdu.sequence_number == 0:
-            pdu = pdu.replace(sequence_number=self._allocate_sequence())
+            pdu = pdu.with_sequence(self._allocate_sequence())
         self.outstanding[pdu.sequence_number] = Outstanding(pdu, now)
         if cid == _C.unbind:
             self.unbinding = True

@@ -273,13 +273,18 @@ def _tag_of(key: Any) -> int:
     raise LocalProtocolError(f"TLV tag must be a TlvTag, a name or 0..0xFFFF, not {key!r}")
 
 
+_INTS = {size: Int(size) for size in (1, 2, 4)}
+_OCTETS = Octets()
+_CSTRINGS: dict[str, CString] = {}
+
+
 def _check_tlv_value(tag: int, value: Any) -> Any:
     kind = TLV_KINDS.get(tag)
     name = tag.name if isinstance(tag, TlvTag) else f"TLV 0x{tag:04X}"
     if kind is None or kind == "octets":
-        return Octets().check(name, value)
+        return _OCTETS.check(name, value)
     if kind in _INT_SIZES:
-        value = Int(_INT_SIZES[kind]).check(name, value)
+        value = _INTS[_INT_SIZES[kind]].check(name, value)
         if tag == TlvTag.message_state:
             try:
                 return MessageState(value)
@@ -287,11 +292,14 @@ def _check_tlv_value(tag: int, value: Any) -> Any:
                 return value
         return value
     if kind.startswith("cstr:"):
-        return CString(int(kind[5:])).check(name, value)
+        cstring = _CSTRINGS.get(kind)
+        if cstring is None:
+            cstring = _CSTRINGS[kind] = CString(int(kind[5:]))
+        return cstring.check(name, value)
     if kind == "nec":
         if not (isinstance(value, tuple) and len(value) == 2):
             raise LocalProtocolError("network_error_code must be a (network_type, error_code) pair")
-        return (Int(1).check(name, value[0]), Int(2).check(name, value[1]))
+        return (_INTS[1].check(name, value[0]), _INTS[2].check(name, value[1]))
     if kind == "empty":
         if value not in (None, b"", True):
             raise LocalProtocolError(f"{name} carries no value; use None")

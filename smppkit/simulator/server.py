@@ -216,6 +216,7 @@ class Connection(asyncio.Protocol):
         self.pdus_in = 0
         self.submits = 0
         self.inflight: dict[int, tuple[ReceiptJob, asyncio.TimerHandle]] = {}
+        self._flush_scheduled = False
         if sim.fault("ignore_enquire_link", instance.name):
             self.session.answer_enquire_link = False
 
@@ -272,7 +273,7 @@ class Connection(asyncio.Protocol):
             drop = self.sim.fault("drop_connection", self.instance.name)
             if drop and self.pdus_in >= drop.after:
                 self.sim.note(self, f"fault drop_connection after {self.pdus_in} PDUs")
-                self.flush()
+                self.write_now()
                 if self.transport:
                     self.transport.abort()
                 return
@@ -289,6 +290,16 @@ class Connection(asyncio.Protocol):
         return pdu
 
     def flush(self) -> None:
+        """Write queued bytes at the end of this loop iteration, in one write.
+
+        Coalescing matters: one send() per PDU costs far more than the PDU itself.
+        """
+        if not self._flush_scheduled and self.sim.loop is not None:
+            self._flush_scheduled = True
+            self.sim.loop.call_soon(self.write_now)
+
+    def write_now(self) -> None:
+        self._flush_scheduled = False
         data = self.session.data_to_send()
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
@@ -296,7 +307,7 @@ class Connection(asyncio.Protocol):
     def close(self) -> None:
         if not self.closing:
             self.closing = True
-            self.flush()
+            self.write_now()
             if self.transport is not None:
                 self.transport.close()
 
@@ -830,7 +841,7 @@ class Simulator:
     def _send_job(self, conn: Connection, job: ReceiptJob) -> None:
         job.attempts += 1
         try:
-            pdu = conn.send(job.pdu.replace(sequence_number=0))
+            pdu = conn.send(job.pdu)
         except LocalProtocolError as exc:  # the session went away under us
             self.requeue(conn.instance.cluster, job, str(exc))
             return

@@ -1,0 +1,420 @@
+"""An asyncio ESME on the sans-IO core, for high-rate work: a real window and back-off.
+
+Strategy: one `asyncio.Protocol` feeds a `Session` (role ESME). `submit()` waits for a
+free slot in the window (a semaphore of `window` permits), sends, and awaits the response
+future keyed by sequence_number. A sweeper expires requests older than
+`response_timeout` (the future fails with `TimeoutError`, the slot is freed). deliver_sm
+(receipts and MO) is answered at once with `deliver_status` and queued in `received`.
+
+`send()` adds throttle handling: on ESME_RTHROTTLED or ESME_RMSGQFUL it asks the
+`Backoff` how long to pause, waits, and submits again (at-least-once; the result says
+how many tries it took). Three back-off policies are built in: `FixedPause` (Kannel-like:
+pause a fixed time, smpp-facts.md §2.3), `Exponential`, and `Aimd` (additive increase,
+multiplicative decrease of the send rate, as TCP does).
+
+Every PDU in and out can be traced in the `smppkit.trace` schema (system "esme").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .constants import CommandStatus
+from .errors import ProtocolError
+from .pdus import (
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DataSmResp,
+    DeliverSmResp,
+    EnquireLink,
+    Pdu,
+    Unbind,
+)
+from .session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session
+from .trace import dump_event, pdu_event
+
+__all__ = ["Aimd", "Backoff", "BindError", "Esme", "Exponential", "FixedPause", "SendResult"]
+
+_S = CommandStatus
+_BINDS = {"transmitter": BindTransmitter, "receiver": BindReceiver, "transceiver": BindTransceiver}
+THROTTLE_STATUSES = frozenset({_S.ESME_RTHROTTLED, _S.ESME_RMSGQFUL})
+
+
+class BindError(ProtocolError):
+    """The SMSC refused the bind; `command_status` says why."""
+
+
+# --- back-off policies ------------------------------------------------------------------------
+
+
+class Backoff:
+    """How to behave around throttling. Subclasses override what they need."""
+
+    name = "none"
+
+    def interval(self) -> float:
+        """Seconds to keep between two submits (0: as fast as the window allows)."""
+        return 0.0
+
+    def on_success(self) -> None:
+        """A submit was accepted."""
+
+    def on_throttle(self) -> float:
+        """A submit was throttled; return how long to pause everything, in seconds."""
+        return 0.0
+
+    @property
+    def rate(self) -> float | None:
+        """The current target rate in messages/s, if the policy has one."""
+        return None
+
+
+@dataclass
+class FixedPause(Backoff):
+    """Pause a fixed time after each throttle (Kannel pauses 1 s on 0x58 -- smpp-facts §2.3)."""
+
+    pause: float = 1.0
+    name = "fixed"
+
+    def on_throttle(self) -> float:
+        return self.pause
+
+
+@dataclass
+class Exponential(Backoff):
+    """Pause base, 2·base, 4·base … (capped) on consecutive throttles; reset on success."""
+
+    base: float = 0.05
+    factor: float = 2.0
+    cap: float = 5.0
+    _streak: int = 0
+    name = "exponential"
+
+    def on_success(self) -> None:
+        self._streak = 0
+
+    def on_throttle(self) -> float:
+        pause = min(self.cap, self.base * self.factor**self._streak)
+        self._streak += 1
+        return pause
+
+
+@dataclass
+class Aimd(Backoff):
+    """Pace at `start_rate` msg/s; +`increase` per second of success, ×`decrease` on throttle."""
+
+    start_rate: float = 50.0
+    increase: float = 2.0
+    decrease: float = 0.5
+    min_rate: float = 1.0
+    max_rate: float = 10_000.0
+    _rate: float = field(default=0.0, init=False)
+    name = "aimd"
+
+    def __post_init__(self) -> None:
+        self._rate = self.start_rate
+
+    def interval(self) -> float:
+        return 1.0 / self._rate
+
+    def on_success(self) -> None:
+        # additive increase, spread over the messages sent in one second
+        self._rate = min(self.max_rate, self._rate + self.increase / max(self._rate, 1.0))
+
+    def on_throttle(self) -> float:
+        self._rate = max(self.min_rate, self._rate * self.decrease)
+        return 0.0
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one message sent with `Esme.send()`."""
+
+    message_id: str | None
+    command_status: int
+    tries: int
+    throttled: int
+    sent_at: float
+    done_at: float
+
+
+# --- the ESME ---------------------------------------------------------------------------------
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, esme: Esme) -> None:
+        self.esme = esme
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.esme._transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.esme._feed(data)
+
+    def eof_received(self) -> bool | None:
+        self.esme._feed(b"")
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.esme._lost(exc)
+
+
+class Esme:
+    """An asyncio SMPP client with a window.
+
+    Args:
+        window: requests in flight at most (cloudhopper's window).
+        response_timeout: seconds before an unanswered request fails with TimeoutError.
+        backoff: throttle policy for `send()`.
+        deliver_status: command_status to answer every deliver_sm with.
+        trace: a list to append trace events to, or a path to write JSONL to, or None.
+        keep_received: keep received deliver_sm PDUs in `received` (off for benchmarks).
+    """
+
+    def __init__(
+        self,
+        *,
+        window: int = 10,
+        response_timeout: float = 10.0,
+        backoff: Backoff | None = None,
+        deliver_status: int = 0,
+        trace: list[dict[str, Any]] | str | None = None,
+        keep_received: bool = True,
+        on_deliver: Callable[[Pdu], Any] | None = None,
+    ) -> None:
+        self.window = window
+        self.response_timeout = response_timeout
+        self.backoff = backoff or Backoff()
+        self.deliver_status = deliver_status
+        self.keep_received = keep_received
+        self.on_deliver = on_deliver
+        self.received: list[Pdu] = []
+        self.counters: dict[str, int] = {"submitted": 0, "throttled": 0, "timeouts": 0, "delivered": 0}
+        self._trace_list = trace if isinstance(trace, list) else None
+        self._trace_file = open(trace, "w", encoding="utf-8") if isinstance(trace, str) else None  # noqa: SIM115
+        tracing = self._trace_list is not None or self._trace_file is not None
+        self.session = Session(Role.ESME, observer=self._observe if tracing else None)
+        self._transport: asyncio.Transport | None = None
+        self._futures: dict[int, asyncio.Future[Pdu]] = {}
+        self._slots = asyncio.Semaphore(window)
+        self._resume_at = 0.0
+        self._next_send = 0.0
+        self._closed = asyncio.Event()
+        self._flush_scheduled = False
+        self._sweeper: asyncio.Task[None] | None = None
+        self.peer = ""
+        self.system_id = ""
+        self.bind_kind = ""
+
+    # -- connection ------------------------------------------------------------------------------
+
+    async def connect(self, host: str, port: int, *, ssl: Any = None, timeout: float = 5.0) -> None:
+        """Open the TCP (or TLS) connection.
+
+        Raises:
+            ConnectionError / OSError / TimeoutError: the SMSC cannot be reached.
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(
+            loop.create_connection(lambda: _Protocol(self), host, port, ssl=ssl), timeout
+        )
+        self.peer = f"{host}:{port}"
+        self._sweeper = asyncio.ensure_future(self._sweep())
+
+    async def bind(self, system_id: str, password: str, kind: str = "transceiver", **fields: Any) -> Pdu:
+        """Bind; return the bind response.
+
+        Raises:
+            BindError: the SMSC answered with a non-zero command_status.
+        """
+        resp = await self.request(_BINDS[kind](system_id=system_id, password=password, **fields))
+        if resp.command_status:
+            raise BindError(
+                f"bind_{kind} refused", resp.command_status, sequence_number=resp.sequence_number
+            )
+        self.system_id, self.bind_kind = system_id, kind
+        return resp
+
+    async def unbind(self, timeout: float = 2.0) -> None:
+        if self.session.is_bound and self._transport is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.request(Unbind()), timeout)
+
+    async def close(self) -> None:
+        """Unbind if bound, then close the connection and stop the sweeper."""
+        await self.unbind()
+        if self._transport is not None:
+            self._transport.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._trace_file is not None:
+            self._trace_file.close()
+            self._trace_file = None
+
+    async def __aenter__(self) -> Esme:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def request(self, pdu: Pdu) -> Pdu:
+        """Send one request once the window has room; return its response.
+
+        Raises:
+            TimeoutError: no response within `response_timeout`.
+            ConnectionError: the connection closed first.
+        """
+        await self._slots.acquire()
+        try:
+            if self._transport is None or self._transport.is_closing():
+                raise ConnectionError(f"not connected to {self.peer or 'an SMSC'}")
+            loop = asyncio.get_running_loop()
+            sent = self.session.send(pdu, now=loop.time())
+            future: asyncio.Future[Pdu] = loop.create_future()
+            self._futures[sent.sequence_number] = future
+            if not self._flush_scheduled:
+                # one write per loop iteration for every request queued in it
+                self._flush_scheduled = True
+                loop.call_soon(self._write)
+            return await future
+        finally:
+            self._slots.release()
+
+    def _write(self) -> None:
+        self._flush_scheduled = False
+        data = self.session.data_to_send()
+        if data and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    async def submit(self, pdu: Pdu) -> Pdu:
+        """`request()` counted as a submit."""
+        self.counters["submitted"] += 1
+        return await self.request(pdu)
+
+    async def send(self, pdu: Pdu, *, max_tries: int = 20) -> SendResult:
+        """Submit with throttle handling: pause per the back-off policy and submit again.
+
+        Returns a `SendResult`; a non-throttle error status ends it at once.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        throttled = 0
+        resp: Pdu | None = None
+        tries = 0
+        while tries < max_tries:
+            tries += 1
+            await self._pace()
+            resp = await self.submit(pdu.with_sequence(0))
+            if resp.command_status in THROTTLE_STATUSES:
+                throttled += 1
+                self.counters["throttled"] += 1
+                pause = self.backoff.on_throttle()
+                if pause:
+                    self._resume_at = max(self._resume_at, loop.time() + pause)
+                continue
+            if resp.command_status == 0:
+                self.backoff.on_success()
+            break
+        assert resp is not None
+        return SendResult(
+            getattr(resp, "message_id", None) or None, resp.command_status, tries, throttled,
+            started, loop.time(),
+        )
+
+    async def _pace(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wait = max(self._resume_at, self._next_send) - now
+        interval = self.backoff.interval()
+        self._next_send = max(now, self._next_send) + interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def enquire_link(self) -> Pdu:
+        return await self.request(EnquireLink())
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # -- incoming --------------------------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
+        session = self.session
+        session.receive_data(data)
+        while True:
+            event = session.next_event()
+            if event is NEED_DATA:
+                break
+            if event is CONNECTION_CLOSED:
+                break
+            if isinstance(event, InvalidPdu | Rejected):
+                if isinstance(event, InvalidPdu) and event.fatal:
+                    break
+                continue
+            if event.is_response:
+                future = self._futures.pop(event.sequence_number, None)
+                if future is not None and not future.done():
+                    future.set_result(event)
+                continue
+            name = event.command_name
+            if name in ("deliver_sm", "data_sm"):
+                resp_cls = DeliverSmResp if name == "deliver_sm" else DataSmResp
+                session.send(resp_cls(command_status=self.deliver_status, sequence_number=event.sequence_number))
+                self.counters["delivered"] += 1
+                if self.keep_received:
+                    self.received.append(event)
+                if self.on_deliver is not None:
+                    self.on_deliver(event)
+        out = session.data_to_send()
+        if out and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(out)
+        if session.state.name == "CLOSED" and self._transport is not None:
+            self._transport.close()
+
+    def _lost(self, exc: Exception | None) -> None:
+        self.session.close()
+        error = ConnectionError(f"connection to {self.peer} closed" + (f": {exc}" if exc else ""))
+        for future in self._futures.values():
+            if not future.done():
+                future.set_exception(error)
+        self._futures.clear()
+        self._closed.set()
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.5, self.response_timeout / 4))
+            for pdu in self.session.timed_out(loop.time(), self.response_timeout):
+                future = self._futures.pop(pdu.sequence_number, None)
+                self.counters["timeouts"] += 1
+                if future is not None and not future.done():
+                    future.set_exception(
+                        TimeoutError(
+                            f"no response to {pdu.command_name} seq={pdu.sequence_number} "
+                            f"within {self.response_timeout:g} s"
+                        )
+                    )
+
+    def _observe(self, direction: str, pdu: Pdu, data: bytes) -> None:
+        event = pdu_event(
+            pdu, time=time.time(), direction=direction, system="esme", session=self.peer,
+            peer=self.peer, system_id=self.system_id, bind=self.bind_kind, raw=data,
+        )
+        if self._trace_list is not None:
+            self._trace_list.append(event)
+        if self._trace_file is not None:
+            self._trace_file.write(dump_event(event) + "\n")
