@@ -389,7 +389,8 @@ class Connection:
                 waiter.event.set()
 
     def _reply(self, command: str, request: Any, status: int) -> None:
-        resp = smpplib.smpp.make_pdu(command, client=self._client, sequence=request.sequence, status=status)
+        resp = smpplib.smpp.make_pdu(command, client=self._client, status=status)
+        resp.sequence = request.sequence  # make_pdu ignores a sequence= argument
         try:
             with self._lock:
                 self._client.send_pdu(resp)
