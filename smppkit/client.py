@@ -195,7 +195,9 @@ class Connection:
         self._waiters: dict[int, _Waiter] = {}
         self._stop = threading.Event()
         self._last_rx = time.monotonic()
-        self._client = smpplib.client.Client(host, port, timeout=timeout, ssl_context=ssl_context)
+        self._client = smpplib.client.Client(
+            host, port, timeout=timeout, ssl_context=ssl_context, allow_unknown_opt_params=True
+        )
         self._open(system_id, password, system_type)
         self._thread = threading.Thread(target=self._listen, name=f"smppkit-listener {self.name}", daemon=True)
         self._thread.start()
