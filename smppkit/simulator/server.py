@@ -96,10 +96,20 @@ class Clock:
     def now(self) -> float:
         return self._base + (time.monotonic() - self._t0)
 
-    @staticmethod
-    def stamp(t: float) -> str:
-        """YYMMDDhhmm, the receipt date form -- SMPP v3.4 Appendix B."""
-        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%y%m%d%H%M")
+    _stamps: dict[int, str] = {}
+
+    @classmethod
+    def stamp(cls, t: float) -> str:
+        """YYMMDDhhmm, the receipt date form -- SMPP v3.4 Appendix B (cached per minute)."""
+        minute = int(t // 60)
+        text = cls._stamps.get(minute)
+        if text is None:
+            if len(cls._stamps) > 1024:
+                cls._stamps.clear()
+            text = cls._stamps[minute] = dt.datetime.fromtimestamp(minute * 60, dt.UTC).strftime(
+                "%y%m%d%H%M"
+            )
+        return text
 
 
 class TokenBucket:
@@ -215,7 +225,7 @@ class Connection(asyncio.Protocol):
         self.last_activity = time.monotonic()
         self.pdus_in = 0
         self.submits = 0
-        self.inflight: dict[int, tuple[ReceiptJob, asyncio.TimerHandle]] = {}
+        self.inflight: dict[int, tuple[ReceiptJob, float]] = {}  # seq -> (job, deadline)
         self._flush_scheduled = False
         if sim.fault("ignore_enquire_link", instance.name):
             self.session.answer_enquire_link = False
@@ -231,8 +241,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.instance.connections.discard(self)
-        for job, timer in self.inflight.values():
-            timer.cancel()
+        for job, _ in self.inflight.values():
             self.sim.requeue(self.instance.cluster, job, "connection lost before deliver_sm_resp")
         self.inflight.clear()
 
@@ -472,6 +481,8 @@ class Simulator:
             idle = self.config.inactivity_timeout
             for inst in self.instances.values():
                 for conn in list(inst.connections):
+                    if conn.inflight:
+                        self._expire_deliveries(conn, now)
                     if idle and not conn.closing and now - conn.last_activity > idle:
                         self.note(conn, f"idle for {idle:g} s: the SMSC unbinds")
                         if conn.session.is_bound:
@@ -848,16 +859,17 @@ class Simulator:
         self.count("deliver_sm")
         if job.note:
             self.note(conn, f"{job.note} (attempt {job.attempts})")
-        timer = self._later(self.config.deliver_timeout, self._deliver_timeout, conn, pdu.sequence_number)
-        conn.inflight[pdu.sequence_number] = (job, timer)
+        # One deadline per deliver_sm, checked by the housekeeping sweep (no timer each).
+        conn.inflight[pdu.sequence_number] = (job, time.monotonic() + self.config.deliver_timeout)
 
-    def _deliver_timeout(self, conn: Connection, seq: int) -> None:
-        entry = conn.inflight.pop(seq, None)
-        if entry is None:
-            return
-        job, _ = entry
-        conn.session.outstanding.pop(seq, None)
-        self._retry(conn, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+    def _expire_deliveries(self, conn: Connection, now: float) -> None:
+        late = [seq for seq, (_, deadline) in conn.inflight.items() if deadline <= now]
+        for seq in late:
+            job, _ = conn.inflight.pop(seq)
+            conn.session.outstanding.pop(seq, None)
+            self._retry(conn, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+        if late:
+            conn.flush()
 
     def _retry(self, conn: Connection, job: ReceiptJob, why: str) -> None:
         cluster = conn.instance.cluster
@@ -878,8 +890,7 @@ class Simulator:
         entry = conn.inflight.pop(pdu.sequence_number, None)
         if entry is None:
             return
-        job, timer = entry
-        timer.cancel()
+        job, _ = entry
         status = pdu.command_status
         if status == 0 and pdu.command_id != _C.generic_nack:
             self.count("deliver_acked")
