@@ -195,6 +195,8 @@ class Esme:
         self.window = window
         self.response_timeout = response_timeout
         self.backoff = backoff or Backoff()
+        if not 0 <= deliver_status <= 0xFFFFFFFF:
+            raise ValueError(f"deliver_status must fit in 4 octets, got {deliver_status}")
         self.deliver_status = deliver_status
         self.keep_received = keep_received
         self.on_deliver = on_deliver
@@ -373,7 +375,7 @@ class Esme:
             name = event.command_name
             if name in ("deliver_sm", "data_sm"):
                 resp_cls = DeliverSmResp if name == "deliver_sm" else DataSmResp
-                session.send(resp_cls(command_status=self.deliver_status, sequence_number=event.sequence_number))
+                session.send(resp_cls.trusted(command_status=self.deliver_status, sequence_number=event.sequence_number))
                 self.counters["delivered"] += 1
                 if self.keep_received:
                     self.received.append(event)

@@ -248,6 +248,22 @@ class Pdu:
                 return item.value
         return default
 
+    @classmethod
+    def trusted(cls, **fields: Any) -> Pdu:
+        """Build without validation, for code that makes PDUs from values it already checked.
+
+        The simulator builds thousands of responses and receipts a second from its own
+        values; validating each again would cost more than encoding it. `tlvs` must be a
+        tuple of `Tlv` with typed values. Anything built from outside input must use the
+        normal constructor.
+        """
+        obj = object.__new__(cls)
+        setter = object.__setattr__
+        defaults = _defaults(cls)
+        for name in _slot_names(cls):
+            setter(obj, name, fields[name] if name in fields else defaults[name])
+        return obj
+
     def with_sequence(self, sequence_number: int) -> Pdu:
         """A copy with another sequence_number; no other field changes, so no re-validation."""
         _U32.check("sequence_number", sequence_number)
@@ -296,6 +312,16 @@ def _slot_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _SLOTS[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return names
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = {f.name: f.default for f in dataclasses.fields(cls)}
+    return found
 
 
 def _body(cls: type) -> type:

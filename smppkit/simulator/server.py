@@ -45,6 +45,7 @@ from ..pdus import (
 )
 from ..session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session, State
 from ..trace import TRACE_FIELDS, concat_info, dump_event, pdu_event
+from ..wire import Tlv
 from .config import PROFILES, Account, InstanceSpec, Outcome, SimConfig, test_number_outcome
 from .scenarios import Scenario, load_scenario
 
@@ -651,7 +652,7 @@ class Simulator:
         if not text:
             text = pdu.tlv(TlvTag.message_payload, b"")
         msg = self._new_message(conn, pdu, text)
-        resp = resp_cls(sequence_number=pdu.sequence_number, message_id=self.resp_id(msg.id))
+        resp = resp_cls.trusted(sequence_number=pdu.sequence_number, message_id=self.resp_id(msg.id))
         self._respond(conn, resp, msg)
         unbind = self.fault("smsc_unbind", inst)
         if unbind and conn.submits >= max(unbind.after, 1) and not conn.session.unbinding:
@@ -796,20 +797,23 @@ class Simulator:
     def _enqueue(self, cluster: Cluster, msg: Message, stat: str, err: int, done_at: float,
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
-        tlvs: dict[str, Any] = {}
+        tlvs: list[Tlv] = []
         wanted = self.config.receipt_tlvs
         if "receipted_message_id" in wanted:
-            tlvs["receipted_message_id"] = rid
+            tlvs.append(Tlv(TlvTag.receipted_message_id, rid))
         if "message_state" in wanted:
-            tlvs["message_state"] = _FINAL_STATES[stat]
+            tlvs.append(Tlv(TlvTag.message_state, _FINAL_STATES[stat]))
         if "network_error_code" in wanted:
-            tlvs["network_error_code"] = (3, err)  # 3 = GSM -- SMPP v3.4 §5.3.2.31
-        pdu = DeliverSm(
+            # network type 3 = GSM -- SMPP v3.4 §5.3.2.31
+            tlvs.append(Tlv(TlvTag.network_error_code, (3, min(err, 0xFFFF))))
+        # Every value here is the simulator's own (addresses came through a validated
+        # submit_sm), so the receipt is built without re-validation: see Pdu.trusted.
+        pdu = DeliverSm.trusted(
             source_addr=msg.destination_addr,
             destination_addr=msg.source_addr,
             esm_class=esm_class,
             short_message=self.receipt_text(msg, stat, err, done_at, rid),
-            tlvs=tlvs,
+            tlvs=tuple(tlvs),
         )
         job = ReceiptJob(msg.account, pdu, msg.id)
         cluster.queue.setdefault(msg.account, collections.deque()).append(job)
