@@ -63,14 +63,14 @@ async def run_esme(port: int, window: int, count: int) -> dict[str, float]:
     await esme.bind("smppkit", "secret")
     pdu = smppkit.SubmitSm(source_addr="bench", destination_addr="447700900000",
                            short_message=b"benchmark message", registered_delivery=1)
-    sem = asyncio.Semaphore(window * 2)
+    workers = window * 2  # enough submitters to keep the window full
 
-    async def one() -> None:
-        async with sem:
+    async def worker(n: int) -> None:
+        for _ in range(n):
             await esme.submit(pdu)
 
     start = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(count)))
+    await asyncio.gather(*(worker(count // workers + (i < count % workers)) for i in range(workers)))
     elapsed = time.perf_counter() - start
     deadline = time.monotonic() + 10
     while esme.counters["delivered"] < count and time.monotonic() < deadline:
@@ -114,14 +114,13 @@ async def million(port: int, pid: int) -> list[tuple[int, float]]:
     pdu = smppkit.SubmitSm(source_addr="bench", destination_addr="447700900000",
                            short_message=b"benchmark message", registered_delivery=1)
     samples = [(0, rss_mb(pid))]
-    sem = asyncio.Semaphore(200)
 
-    async def one() -> None:
-        async with sem:
+    async def worker(n: int) -> None:
+        for _ in range(n):
             await esme.submit(pdu)
 
     for block in range(10):
-        await asyncio.gather(*(one() for _ in range(100_000)))
+        await asyncio.gather(*(worker(500) for _ in range(200)))
         samples.append(((block + 1) * 100_000, rss_mb(pid)))
         print(f"  {samples[-1][0]:>9,} messages: simulator RSS {samples[-1][1]:.1f} MB", flush=True)
     await esme.close()

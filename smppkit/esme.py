@@ -18,6 +18,7 @@ Every PDU in and out can be traced in the `smppkit.trace` schema (system "esme")
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import time
 from collections.abc import Callable
@@ -151,6 +152,41 @@ class SendResult:
 # --- the ESME ---------------------------------------------------------------------------------
 
 
+class _Window:
+    """A FIFO window of `size` slots, O(1) per acquire/release.
+
+    (asyncio.Semaphore in Python 3.11 scans all its waiters on every release, which is
+    quadratic when thousands of submits wait for a slot.)
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("window must be at least 1")
+        self.free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed to us just as we were cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)  # hand the slot straight to the next waiter
+                return
+        self.free += 1
+
+
 class _Protocol(asyncio.Protocol):
     def __init__(self, esme: Esme) -> None:
         self.esme = esme
@@ -208,7 +244,7 @@ class Esme:
         self.session = Session(Role.ESME, observer=self._observe if tracing else None)
         self._transport: asyncio.Transport | None = None
         self._futures: dict[int, asyncio.Future[Pdu]] = {}
-        self._slots = asyncio.Semaphore(window)
+        self._slots = _Window(window)
         self._resume_at = 0.0
         self._next_send = 0.0
         self._closed = asyncio.Event()
