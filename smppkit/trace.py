@@ -42,12 +42,12 @@ Absent values are JSON null. Unknown keys are allowed and kept by the readers.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .codec import encode
 from .constants import TlvTag
 from .pdus import Pdu
+from .receipts import ReceiptError, parse_receipt
 
 __all__ = ["TRACE_FIELDS", "concat_info", "dump_event", "pdu_event", "receipt_summary"]
 
@@ -78,11 +78,6 @@ TRACE_FIELDS: tuple[str, ...] = (
     "note",
 )
 
-_ID_RE = re.compile(rb"\bid:(\S*)", re.IGNORECASE)
-_STAT_RE = re.compile(rb"\bstat:(\S*)", re.IGNORECASE)
-_ERR_RE = re.compile(rb"\berr:(\S*)", re.IGNORECASE)
-
-
 def concat_info(pdu: Pdu) -> tuple[int, int, int] | None:
     """(reference, total, seq) of a concatenated-message part, from its UDH or SAR TLVs.
 
@@ -109,21 +104,22 @@ def concat_info(pdu: Pdu) -> tuple[int, int, int] | None:
 
 
 def receipt_summary(pdu: Pdu) -> tuple[str | None, str | None, str | None]:
-    """(id, stat, err) of a delivery receipt, preferring the TLVs over the text.
+    """(id, stat, err) of a delivery receipt: the TLVs first, then the text.
 
-    A quick extraction for tracing; `smppkit.receipts.parse_receipt` is the full parser.
+    Uses `smppkit.receipts.parse_receipt` leniently, so a vendor-shaped receipt still
+    yields what it has; an unreadable one yields Nones (the hex keeps the evidence).
     """
-    text = getattr(pdu, "short_message", b"") or pdu.tlv(TlvTag.message_payload, b"") or b""
-    rid = pdu.tlv(TlvTag.receipted_message_id)
-    state = pdu.tlv(TlvTag.message_state)
-    m = _ID_RE.search(text)
-    if rid is None and m:
-        rid = m.group(1).decode("latin-1")
-    m = _STAT_RE.search(text)
-    stat = m.group(1).decode("latin-1") if m else (state.stat if hasattr(state, "stat") else None)
-    m = _ERR_RE.search(text)
-    err = m.group(1).decode("latin-1") if m else None
-    return rid, stat, err
+    try:
+        receipt = parse_receipt(pdu, strict=False)
+    except ReceiptError as exc:
+        receipt = exc.receipt
+        if receipt is None:
+            return None, None, None
+    return receipt.message_id, receipt.stat or _state_word(receipt.message_state), receipt.err
+
+
+def _state_word(state: Any) -> str | None:
+    return state.stat if hasattr(state, "stat") else None
 
 
 def pdu_event(
