@@ -10,16 +10,22 @@ not make us allocate.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from .constants import CommandId, CommandStatus
 from .errors import LocalProtocolError, RemoteProtocolError
 from .pdus import PDU_CLASSES, Pdu
-from .wire import read_tlvs, write_tlvs
+from .wire import CString, Int, read_tlvs, write_tlvs
 
 __all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "HEADER_LENGTH", "Framer", "decode", "encode", "peek_header"]
 
 _S = CommandStatus
 _HEADER = struct.Struct(">IIII")
+_pack_header = _HEADER.pack
+#: PDU classes without a body -> command_id as a plain int, for encode's fast path.
+_HEADER_ONLY: dict[type[Pdu], int] = {
+    cls: int(command_id) for command_id, cls in PDU_CLASSES.items() if not cls.body
+}
 #: "command_length ... the overall length of the SMPP PDU in octets" -- SMPP v3.4 §3.2
 HEADER_LENGTH = 16
 #: Default refusal limit for command_length. The largest legal v3.4 PDU is far smaller
@@ -33,14 +39,20 @@ def encode(pdu: Pdu) -> bytes:
     A response with a non-zero command_status and an empty body is sent without a body, as
     SMPP v3.4 §4.4.2 and its siblings ask.
     """
+    if not pdu.tlvs:
+        command_id = _HEADER_ONLY.get(pdu.__class__)
+        if command_id is not None:  # enquire_link, unbind, ...: one struct.pack
+            return _pack_header(HEADER_LENGTH, command_id, pdu.command_status,
+                                pdu.sequence_number)
+    cls = pdu.__class__
     out = bytearray(HEADER_LENGTH)
-    cls = type(pdu)
     if not (cls.omit_body_on_error and pdu.command_status and _is_empty(pdu)):
         for name, kind in cls.body:
             kind.write(getattr(pdu, name), out)
         if pdu.tlvs:
             write_tlvs(pdu.tlvs, out)
-    _HEADER.pack_into(out, 0, len(out), cls.command_id, pdu.command_status, pdu.sequence_number)
+    _HEADER.pack_into(out, 0, len(out), int(cls.command_id), pdu.command_status,
+                      pdu.sequence_number)
     return bytes(out)
 
 
@@ -103,22 +115,99 @@ def decode(data: bytes) -> Pdu:
 
 def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     pdu = object.__new__(cls)
-    setter = object.__setattr__
-    setter(pdu, "command_status", status)
-    setter(pdu, "sequence_number", seq)
+    set_status, set_seq, set_tlvs, steps = _PLANS[cls]
+    set_status(pdu, status)
+    set_seq(pdu, seq)
     end = len(data)
     pos = HEADER_LENGTH
     if pos == end and cls.omit_body_on_error and status:
         # Body left out of an error response (SMPP v3.4 §4.4.2 and siblings).
         for name, _ in cls.body:
-            setter(pdu, name, cls.__dataclass_fields__[name].default)
-        setter(pdu, "tlvs", ())
+            object.__setattr__(pdu, name, cls.__dataclass_fields__[name].default)
+        set_tlvs(pdu, ())
         return pdu
-    for name, kind in cls.body:
-        value, pos = kind.read(data, pos)
-        setter(pdu, name, value)
-    setter(pdu, "tlvs", read_tlvs(data, pos, end) if pos < end else ())
+    for code, setter, arg, arg2, read in steps:
+        if code is _CSTR:
+            # the common case inline: NULL found within the limit (and a legal time length)
+            nul = data.find(b"\x00", pos, pos + arg)
+            if nul >= 0 and (arg2 is None or nul == pos or nul - pos == arg2):
+                setter(pdu, data[pos:nul].decode("latin-1"))
+                pos = nul + 1
+                continue
+        elif code is _U8_RUN and pos + arg <= end:
+            for set_one, value in zip(setter, arg2(data, pos), strict=True):
+                set_one(pdu, value)
+            pos += arg
+            continue
+        if code is _U8_RUN:  # the body ends inside the run: one by one, for the exact error
+            for set_one in setter:
+                value, pos = _U8.read(data, pos)
+                set_one(pdu, value)
+        else:  # any other kind, or a C-Octet String the fast path did not accept
+            value, pos = read(data, pos)
+            setter(pdu, value)
+    set_tlvs(pdu, read_tlvs(data, pos, end) if pos < end else ())
     return pdu
+
+
+# --- decoding plans -----------------------------------------------------------------------
+# Strategy: the field declaration in pdus.py is compiled, once per class, into a list of
+# steps. Runs of 1-octet integers (TON, NPI, esm_class, ...) become one struct read, and a
+# C-Octet String whose NULL lies within its limit is sliced in place; anything else (and
+# every malformed value) goes through the kind's own `read`, so error statuses and messages
+# come from wire.py alone.
+# Fields are stored through the slot descriptors (frozen dataclasses refuse setattr).
+
+_U8 = Int(1)
+
+
+def _slot_setter(cls: type, name: str) -> Any:
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor.__set__
+    raise AssertionError(f"{cls.__name__}.{name} has no slot")  # pragma: no cover
+
+
+_U8_RUN, _CSTR, _OTHER = "u8 run", "cstring", "other"
+
+
+def _plan(cls: type[Pdu]) -> tuple[Any, ...]:
+    """(set command_status, set sequence_number, set tlvs, steps) for one class.
+
+    Each step is (code, setter(s), arg, arg2, read): a run of 1-octet integers
+    (setters, count, unpack_from, None), a C-Octet String (setter, max_len, fixed, read) or
+    anything else (setter, None, None, read).
+    """
+    steps: list[tuple[Any, ...]] = []
+    run: list[Any] = []
+
+    def flush() -> None:
+        if run:
+            unpack = struct.Struct(">" + "B" * len(run)).unpack_from
+            steps.append((_U8_RUN, tuple(run), len(run), unpack, None))
+            run.clear()
+
+    for name, kind in cls.body:
+        setter = _slot_setter(cls, name)
+        if isinstance(kind, Int) and kind.size == 1:
+            run.append(setter)
+            continue
+        flush()
+        if isinstance(kind, CString):
+            steps.append((_CSTR, setter, kind.max_len, kind.fixed, kind.read))
+        else:
+            steps.append((_OTHER, setter, None, None, kind.read))
+    flush()
+    return (
+        _slot_setter(cls, "command_status"),
+        _slot_setter(cls, "sequence_number"),
+        _slot_setter(cls, "tlvs"),
+        tuple(steps),
+    )
+
+
+_PLANS: dict[type[Pdu], tuple[Any, ...]] = {cls: _plan(cls) for cls in PDU_CLASSES.values()}
 
 
 class Framer:

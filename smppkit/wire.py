@@ -13,7 +13,6 @@ Strings are decoded as Latin-1 so that any octet survives a decode/encode round 
 
 from __future__ import annotations
 
-import contextlib
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -351,29 +350,38 @@ def read_tlvs(buf: bytes, pos: int, end: int) -> tuple[Tlv, ...]:
     return tuple(out)
 
 
+# tag -> (TlvTag, kind, size or limit), precomputed so decoding a TLV is one dict lookup.
+_TLV_SPECS: dict[int, tuple[TlvTag, str, int]] = {
+    int(tag): (
+        TlvTag(tag),
+        "cstr" if kind.startswith("cstr:") else kind,
+        int(kind[5:]) if kind.startswith("cstr:") else _INT_SIZES.get(kind, 0),
+    )
+    for tag, kind in TLV_KINDS.items()
+}
+_MESSAGE_STATES = {int(state): state for state in MessageState}
+
+
 def _decode_tlv(tag: int, raw: bytes) -> Tlv:
-    kind = TLV_KINDS.get(tag)
-    if kind is None:
+    spec = _TLV_SPECS.get(tag)
+    if spec is None:
         return Tlv(tag, raw)
-    ttag = TlvTag(tag)
+    ttag, kind, size = spec
     if kind == "octets":
         return Tlv(ttag, raw)
     if kind in _INT_SIZES:
-        if len(raw) != _INT_SIZES[kind]:
+        if len(raw) != size:
             raise RemoteProtocolError(
-                f"{ttag.name} must be {_INT_SIZES[kind]} octet(s), got {len(raw)}",
-                _S.ESME_RINVPARLEN,
+                f"{ttag.name} must be {size} octet(s), got {len(raw)}", _S.ESME_RINVPARLEN
             )
         value: Any = int.from_bytes(raw, "big")
-        if ttag == TlvTag.message_state:
-            with contextlib.suppress(ValueError):
-                value = MessageState(value)
+        if ttag is TlvTag.message_state:
+            value = _MESSAGE_STATES.get(value, value)
         return Tlv(ttag, value)
-    if kind.startswith("cstr:"):
-        limit = int(kind[5:])
-        if not raw or raw[-1] != 0 or b"\x00" in raw[:-1] or len(raw) > limit:
+    if kind == "cstr":
+        if not raw or raw[-1] != 0 or b"\x00" in raw[:-1] or len(raw) > size:
             raise RemoteProtocolError(
-                f"{ttag.name} must be a NULL-terminated string of at most {limit} octets",
+                f"{ttag.name} must be a NULL-terminated string of at most {size} octets",
                 _S.ESME_RINVPARLEN,
             )
         return Tlv(ttag, raw[:-1].decode("latin-1"))
