@@ -1,0 +1,1155 @@
+"""The receipt doctor: read a log, say why receipts go missing, show the evidence, give the fix.
+
+``diagnose(events)`` takes an event table (`smppkit.logs.read`, ``sim.trace()``), one or
+more log paths (smppkit JSONL traces, smpplib debug logs, captures, Kannel bearerbox and
+access logs) or a list of trace events, and returns a `Report` of `Finding` s. Each
+finding has a severity, a stable ``code``, a plain-language cause, the evidence (counts,
+and example PDUs or log lines with their file:line and hex) and the fix.
+
+Strategy: every check is a small function over one normalised table (`_Log`): the trace
+schema of `smppkit.trace`, with time in seconds and, per row, who sent the PDU (the
+``direction`` is the writer's: the simulator writes as the SMSC, every other source as
+the ESME). A check speaks only when the log holds evidence; things that are normal for
+the provider (hex submit_sm_resp ids with decimal receipt ids, receipts arriving on the
+other bind of the cluster) are ``info`` unless the log also shows them going wrong, so a
+healthy log gives no warning. Severities: ``error`` = receipts or messages are being
+lost; ``warning`` = something works badly or will fail under load; ``info`` = worth
+knowing, nothing to fix.
+
+Checks and their codes:
+
+==========================  ===================================================================
+code                        what it looks at
+==========================  ===================================================================
+transmitter-only            successful binds are all bind_transmitter (no receipt can come)
+registered-delivery-0       submit_sm with registered_delivery bits 1-0 = 0
+id-mismatch                 client notes "receipt for unknown message id" on the bind that sent
+                            the message, with ids that differ only in form (hex vs decimal)
+id-forms (info)             submit_sm_resp and receipt ids written in different forms
+receipts-other-session      receipts for a bind's messages delivered on another instance's bind
+                            (warning when the client's notes show them unmatched, else info)
+receipt-resp-retried        deliver_sm_resp statuses the provider retries (0x58, 0x08, ...)
+receipt-resp-refused        other non-zero deliver_sm_resp statuses: the receipt is dropped
+receipt-resp-missing        deliver_sm left unanswered, or answered with a sequence_number
+                            that matches no deliver_sm
+split-parts                 parts of one concatenated message sent through different instances
+throttled                   ESME_RTHROTTLED share, rate sent vs rate accepted
+submit-refused              submit_sm_resp errors other than ESME_RTHROTTLED
+enquire-link-unanswered     enquire_link without enquire_link_resp
+idle-unbind                 unbind sent by the SMSC after a silence
+already-bound               bind refused with ESME_RALYBND (too many binds)
+bind-refused                bind refused for any other reason
+kannel-dlr-mask             Kannel dlr-mask without bit 2: failure receipts ignored
+kannel-dlr-not-found        Kannel "DLR ... not found": msg-id-type does not fit the ids
+data-coding-0-non-gsm       data_coding 0 with octets above 0x7F (UTF-8/Latin-1, needs UCS-2)
+udh-without-udhi            a concatenation UDH in short_message without esm_class UDHI 0x40
+==========================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .constants import status_name
+from .meanings import DELIVER_SM_RESP_RETRY, explain_deliver_sm_resp, explain_dlr_mask
+from .receipts import message_id_key, same_message
+from .trace import TRACE_FIELDS
+
+__all__ = ["SEVERITIES", "Example", "Finding", "Report", "diagnose", "register_cli"]
+
+SEVERITIES = ("error", "warning", "info")
+_MAX_EXAMPLES = 3
+_MAX_DECODED = 20_000  # submit_sm PDUs decoded for the text checks (evenly sampled beyond)
+#: The provider's default account limit -- smpp-facts.md §1.3 (V4).
+PROVIDER_RATE = 30.0
+_SMSC_WRITERS = {"simulator"}
+_BINDS = ("bind_transmitter", "bind_receiver", "bind_transceiver")
+_UNKNOWN_ID = re.compile(r"receipt for unknown message id (\S+?)(?::|\s|$)", re.IGNORECASE)
+_DLR_MASK = re.compile(r"dlr-mask (-?\d+)")
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    """One piece of evidence: where it is, what it says, and the PDU's bytes when known."""
+
+    where: str
+    summary: str
+    hex: str | None = None
+
+    def __str__(self) -> str:
+        out = f"{self.where}: {self.summary}"
+        if self.hex:
+            shown = self.hex if len(self.hex) <= 96 else self.hex[:96] + "..."
+            out += f"\n      hex {shown}"
+        return out
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis.
+
+    Attributes:
+        severity: "error" (receipts or messages are lost), "warning" or "info".
+        code: a stable identifier, e.g. "registered-delivery-0".
+        title: one line.
+        cause: what is going on, in plain language.
+        fix: what to change.
+        counts: the numbers behind it.
+        details: further evidence sentences (e.g. an id conversion).
+        examples: PDUs or log lines, with file:line and hex.
+    """
+
+    severity: str
+    code: str
+    title: str
+    cause: str
+    fix: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    details: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def evidence(self) -> str:
+        """Counts, details and examples as text."""
+        lines = []
+        if self.counts:
+            lines.append(", ".join(f"{k}: {_fmt(v)}" for k, v in self.counts.items()))
+        lines += list(self.details)
+        lines += [str(e) for e in self.examples]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["counts"] = {k: _plain(v) for k, v in self.counts.items()}
+        out["details"] = list(self.details)
+        return out
+
+    def __str__(self) -> str:
+        text = [f"[{self.severity.upper()}] {self.code}: {self.title}", f"  cause: {self.cause}"]
+        text += ["  evidence: " + line if i == 0 else "    " + line
+                 for i, line in enumerate(self.evidence.splitlines())]
+        text.append(f"  fix: {self.fix}")
+        return "\n".join(text)
+
+
+@dataclass
+class Report:
+    """The doctor's answer: findings (errors first) and a summary of the log."""
+
+    findings: list[Finding]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error or a warning (info findings are fine)."""
+        return not any(f.severity in ("error", "warning") for f in self.findings)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def problems(self) -> list[Finding]:
+        """The error and warning findings."""
+        return [f for f in self.findings if f.severity != "info"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per finding: severity, code, title, cause, evidence, fix."""
+        rows = [(f.severity, f.code, f.title, f.cause, f.evidence, f.fix) for f in self.findings]
+        return pd.DataFrame(rows, columns=["severity", "code", "title", "cause", "evidence", "fix"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "summary": {k: _plain(v) for k, v in self.summary.items()},
+                "findings": [f.to_dict() for f in self.findings]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def __str__(self) -> str:
+        head = "receipt doctor: " + ", ".join(f"{k} {_fmt(v)}" for k, v in self.summary.items())
+        counts = Counter(f.severity for f in self.findings)
+        verdict = ("no problems found" if self.ok else
+                   f"{counts['error']} error(s), {counts['warning']} warning(s)")
+        parts = [head, verdict + (f", {counts['info']} note(s)" if counts["info"] else "")]
+        parts += [str(f) for f in self.findings]
+        return "\n\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Report ok={self.ok} codes={self.codes}>"
+
+    def _repr_html_(self) -> str:
+        colours = {"error": "#b00020", "warning": "#b36b00", "info": "#1f5f99"}
+        esc = html.escape
+        out = ["<div><p><b>Receipt doctor</b>: "
+               + esc(", ".join(f"{k} {_fmt(v)}" for k, v in self.summary.items())) + "</p>"]
+        if self.ok:
+            out.append("<p>No problems found.</p>")
+        for f in self.findings:
+            examples = "".join(
+                f"<li><code>{esc(e.where)}</code> {esc(e.summary)}"
+                + (f"<br><code style='font-size:85%'>{esc(e.hex[:96])}"
+                   f"{'...' if len(e.hex) > 96 else ''}</code>" if e.hex else "") + "</li>"
+                for e in f.examples
+            )
+            counts = esc(", ".join(f"{k}: {_fmt(v)}" for k, v in f.counts.items()))
+            details = "".join(f"<li>{esc(d)}</li>" for d in f.details)
+            out.append(
+                f"<div style='border-left:4px solid {colours[f.severity]};padding-left:8px;"
+                f"margin:8px 0'><b style='color:{colours[f.severity]}'>{f.severity.upper()}</b> "
+                f"<code>{esc(f.code)}</code>: <b>{esc(f.title)}</b>"
+                f"<p>{esc(f.cause)}</p><p><i>Evidence</i>: {counts}</p>"
+                f"<ul>{details}{examples}</ul><p><i>Fix</i>: {esc(f.fix)}</p></div>"
+            )
+        out.append("</div>")
+        return "".join(out)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+_KANNEL_HEAD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?:\[\d+\] \[\d+\] [A-Z]+:|Log begins|(?:FAILED )?"
+    r"(?:Sent SMS|Receive DLR|Receive SMS))"
+)
+
+
+def _is_kannel(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    return bool(_KANNEL_HEAD.match(line))
+    except OSError:
+        return False
+    return False
+
+
+def _read_path(path: str) -> pd.DataFrame:
+    if _is_kannel(path):
+        from .kannel_logs import read_kannel_logs
+
+        events, _ = read_kannel_logs(path)
+        df = _from_events(events)
+        df["source_file"] = path
+        df["line"] = np.nan  # the Kannel readers number bad lines only
+        return df
+    try:
+        from .logs import read
+    except ImportError:  # the readers are not there yet: JSONL traces only
+        with open(path, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        df = pd.DataFrame(rows, columns=list(TRACE_FIELDS))
+        df["source_file"] = path
+        df["line"] = np.arange(1, len(df) + 1)
+        return df
+    return read(path, progress=False)
+
+
+def _from_events(events: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    try:
+        from .logs import from_events
+    except ImportError:
+        df = pd.DataFrame(list(events), columns=list(TRACE_FIELDS))
+        df["line"] = np.arange(1, len(df) + 1)
+        return df
+    return from_events(events)
+
+
+def _load(source: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(os.fspath(source))
+    items = list(source)
+    if items and all(isinstance(e, dict) for e in items):
+        return _from_events(items)
+    if not items:
+        return pd.DataFrame(columns=list(TRACE_FIELDS))
+    frames = [_read_path(os.fspath(p)) for p in items]
+    return pd.concat(frames, ignore_index=True)
+
+
+_NUM = ("command_status", "sequence", "esm_class", "data_coding", "registered_delivery",
+        "part_ref", "part_total", "part_seq", "line")
+_STR = ("system", "instance", "session", "peer", "system_id", "bind", "direction", "command",
+        "message_id", "source_addr", "destination_addr", "receipt_stat", "receipt_err", "hex",
+        "note", "source_file")
+
+
+class _Log:
+    """The event table, normalised: strings ("" when absent), floats (NaN), time in s."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        n = len(df)
+        d = pd.DataFrame(index=pd.RangeIndex(n))
+        t = df["time"] if "time" in df else pd.Series(np.nan, index=df.index)
+        if isinstance(t.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(t):
+            if not isinstance(t.dtype, pd.DatetimeTZDtype):
+                t = t.dt.tz_localize("UTC")
+            secs = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        else:
+            secs = pd.to_numeric(t, errors="coerce")
+        d["t"] = np.asarray(secs, dtype="float64")
+        for name in _NUM:
+            col = df[name] if name in df else pd.Series(np.nan, index=df.index)
+            d[name] = np.asarray(pd.to_numeric(col, errors="coerce").astype("float64"))
+        for name in _STR:
+            col = df[name] if name in df else pd.Series("", index=df.index)
+            d[name] = np.asarray(col.astype(object).where(col.notna(), "").astype(str))
+        # Who sent it: the simulator writes as the SMSC, every other writer as the ESME.
+        smsc_view = d["system"].isin(_SMSC_WRITERS)
+        d["from_esme"] = np.where(smsc_view, d["direction"] == "in", d["direction"] == "out")
+        # Rows that stand for a PDU on the wire (Kannel also logs explanatory lines).
+        d["is_pdu"] = (d["command"] != "") & (d["hex"] != "") | (
+            (d["command"] != "") & d["sequence"].notna())
+        self.d = d
+        self.end = float(np.nanmax(d["t"])) if n and d["t"].notna().any() else math.nan
+        self.cmd = d["command"]
+
+    def rows(self, *commands: str, pdu: bool = True) -> pd.DataFrame:
+        d = self.d
+        mask = d["command"].isin(commands)
+        if pdu:
+            mask &= d["is_pdu"]
+        return d[mask]
+
+    def notes(self, pattern: str | re.Pattern[str]) -> pd.DataFrame:
+        d = self.d
+        return d[d["note"].str.contains(pattern, regex=True, na=False)]
+
+    def example(self, i: Any, summary: str | None = None) -> Example:
+        row = self.d.loc[i]
+        src = row["source_file"]
+        line = row["line"]
+        where = (f"{Path(src).name}:{int(line)}" if src and not math.isnan(line)
+                 else f"{Path(src).name}" if src else f"event {int(line) if not math.isnan(line) else i}")
+        if summary is None:
+            summary = _describe(row)
+        return Example(where, summary, row["hex"] or None)
+
+    def examples(self, frame: pd.DataFrame, k: int = _MAX_EXAMPLES,
+                 summary: Callable[[pd.Series], str] | None = None) -> tuple[Example, ...]:
+        return tuple(self.example(i, summary(frame.loc[i]) if summary else None)
+                     for i in frame.index[:k])
+
+
+def _describe(row: pd.Series) -> str:
+    bits = []
+    t = row["t"]
+    if not math.isnan(t):
+        bits.append(pd.Timestamp(t, unit="s", tz="UTC").strftime("%H:%M:%S.%f")[:-3])
+    for key in ("instance", "session"):
+        if row[key]:
+            bits.append(row[key])
+    if row["command"]:
+        who = "ESME->SMSC" if row["from_esme"] else "SMSC->ESME"
+        bits.append(f"{row['command']} ({who})")
+        if not math.isnan(row["sequence"]):
+            bits.append(f"seq={int(row['sequence'])}")
+        status = row["command_status"]
+        if not math.isnan(status) and status:
+            bits.append(f"status={status_name(int(status))} (0x{int(status):02X})")
+        for key in ("message_id", "destination_addr", "receipt_stat"):
+            if row[key]:
+                bits.append(f"{key}={row[key]}")
+        for key in ("registered_delivery", "esm_class", "data_coding"):
+            v = row[key]
+            if not math.isnan(v) and row["command"] in ("submit_sm", "data_sm", "deliver_sm"):
+                bits.append(f"{key}={int(v)}" if key == "registered_delivery" else f"{key}=0x{int(v):02X}")
+    if row["note"] and not row["note"].startswith(("Sending PDU", "Got PDU")):
+        bits.append(f"note: {row['note']}")
+    return " ".join(bits)
+
+
+# --- id forms -----------------------------------------------------------------------------------
+
+_PAIRINGS = (("string", "string"), ("decimal", "decimal"), ("hex", "hex"), ("hex", "decimal"),
+             ("decimal", "hex"))
+_DIGITS = re.compile(r"\d+\Z")
+_HEXISH = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+\Z")
+
+
+def _key(s: str, form: str) -> Any:
+    s = s.strip()
+    if form == "string":
+        return s.lower()
+    if form == "decimal":
+        return int(s) if _DIGITS.match(s) else None
+    return message_id_key(s, "hex") if _HEXISH.match(s) else None
+
+
+@dataclass
+class _Ids:
+    resp_form: str | None
+    receipt_form: str | None
+    # receipt row index -> resp row index
+    links: dict[Any, Any]
+    resp_rows: pd.DataFrame
+    receipt_rows: pd.DataFrame
+
+
+def _link_ids(log: _Log) -> _Ids:
+    d = log.d
+    resps = d[d["command"].isin(("submit_sm_resp", "data_sm_resp")) & (d["command_status"] == 0)
+              & (d["message_id"] != "")]
+    receipts = _receipts(log)
+    receipts = receipts[receipts["message_id"] != ""]
+    best: tuple[int, str | None, str | None, dict[Any, Any]] = (0, None, None, {})
+    if len(resps) and len(receipts):
+        resp_ids = resps["message_id"].tolist()
+        rec_ids = receipts["message_id"].tolist()
+        for resp_form, receipt_form in _PAIRINGS:
+            table: dict[Any, Any] = {}
+            for idx, s in zip(resps.index, resp_ids, strict=True):
+                k = _key(s, resp_form)
+                if k is not None:
+                    table.setdefault(k, idx)
+            links = {}
+            for idx, s in zip(receipts.index, rec_ids, strict=True):
+                k = _key(s, receipt_form)
+                if k is not None and k in table:
+                    links[idx] = table[k]
+            if len(links) > best[0]:
+                best = (len(links), resp_form, receipt_form, links)
+    return _Ids(best[1], best[2], best[3], resps, receipts)
+
+
+def _receipts(log: _Log) -> pd.DataFrame:
+    d = log.d
+    esm = d["esm_class"].fillna(0).astype(int)
+    is_receipt = d["command"].isin(("deliver_sm", "data_sm")) & (
+        ((esm & 0x3C).isin((0x04, 0x08, 0x20))) | (d["receipt_stat"] != ""))
+    return d[is_receipt & d["is_pdu"]]
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def _bind_kinds(log: _Log) -> pd.DataFrame:
+    """Successful binds: one row per bind resp with status 0, with its kind."""
+    resps = log.rows(*(b + "_resp" for b in _BINDS))
+    ok = resps[resps["command_status"] == 0].copy()
+    ok["kind"] = ok["command"].str.slice(len("bind_"), -len("_resp"))
+    return ok
+
+
+def _check_transmitter_only(log: _Log, ids: _Ids) -> list[Finding]:
+    binds = _bind_kinds(log)
+    kinds = set(binds["kind"])
+    submits = log.rows("submit_sm", "data_sm")
+    if not kinds:
+        kinds = set(submits["bind"]) - {""}
+    if kinds != {"transmitter"} or len(ids.receipt_rows) or not len(submits):
+        return []
+    asked = submits[(submits["registered_delivery"].fillna(1).astype(int) & 3) != 0]
+    if not len(asked):
+        return []
+    tx = binds if len(binds) else submits
+    return [Finding(
+        "error", "transmitter-only", "bound as transmitter only: no receipt can arrive",
+        "A transmitter bind may only send; the SMSC delivers receipts (deliver_sm) to receiver "
+        "or transceiver binds of the account, and this log has none. The receipts wait at the "
+        "SMSC until such a bind appears, or expire.",
+        "Bind as transceiver (recommended by the provider), or add a receiver bind next to the "
+        "transmitter: the account allows 2 binds, e.g. 1 transmitter + 1 receiver.",
+        {"transmitter binds": int((binds["kind"] == "transmitter").sum()),
+         "receiver/transceiver binds": 0, "submits asking for a receipt": len(asked),
+         "receipts": 0},
+        examples=log.examples(tx, 1) + log.examples(asked, 1),
+    )]
+
+
+def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
+    submits = log.rows("submit_sm", "data_sm")
+    rd = submits["registered_delivery"]
+    known = submits[rd.notna()]
+    if not len(known):
+        return []
+    asks = (known["registered_delivery"].astype(int) & 3) != 0
+    # Kannel asks for a receipt on part 1 only (smpp-facts.md §5): a part without one is
+    # fine when another part of the same message asks.
+    key = ["system_id", "source_addr", "destination_addr", "part_ref", "part_total"]
+    multi = known["part_total"].fillna(0) > 1
+    group_asks = asks[multi].groupby([known.loc[multi, k] for k in key]).transform("any")
+    covered = pd.Series(False, index=known.index)
+    covered.loc[group_asks.index] = group_asks.to_numpy()
+    none = known[~asks & ~covered]
+    out = []
+    if len(none):
+        every = len(none) == len(known)
+        out.append(Finding(
+            "error" if every else "warning", "registered-delivery-0",
+            f"registered_delivery 0 on {len(none)} of {len(known)} submits: no receipt was asked for",
+            "registered_delivery bits 1-0 = 0 means 'no SMSC delivery receipt requested' "
+            "(SMPP v3.4 §5.2.17), so the SMSC never makes one for these messages.",
+            "Set registered_delivery=1 (receipt on success or failure) on every submit_sm "
+            "(on every part of a long message); with Kannel use a dlr-mask with bits 1 and 2 "
+            "(19 or 31) and a dlr-url.",
+            {"submits": len(known), "registered_delivery 0": len(none)},
+            examples=log.examples(none, 2),
+        ))
+    failure_only = known[(known["registered_delivery"].astype(int) & 3) == 2]
+    if len(failure_only):
+        out.append(Finding(
+            "info", "registered-delivery-failure-only",
+            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only",
+            "Bits 1-0 = 2 asks for a receipt only when delivery fails, so a delivered message "
+            "and one still pending look the same.",
+            "Use registered_delivery=1 if you need to know that messages were delivered.",
+            {"registered_delivery 2": len(failure_only)}, examples=log.examples(failure_only, 1),
+        ))
+    return out
+
+
+def _unknown_notes(log: _Log) -> pd.DataFrame:
+    notes = log.notes(r"(?i)receipt for unknown message id")
+    notes = notes[~notes["system"].isin(("simulator", "kannel"))].copy()
+    notes["rid"] = notes["note"].str.extract(_UNKNOWN_ID, expand=False).fillna("")
+    return notes
+
+
+def _find_resp(ids: _Ids, rid: str) -> Any:
+    """The submit_sm_resp row whose id names the same message as receipt id `rid`."""
+    if ids.resp_form is None:
+        return None
+    key = _key(rid, ids.receipt_form or "string")
+    if key is None:
+        return None
+    for idx, s in zip(ids.resp_rows.index, ids.resp_rows["message_id"], strict=True):
+        if _key(s, ids.resp_form) == key:
+            return idx
+    return None
+
+
+def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]], list[tuple[Any, Any, str]], list[Any]]:
+    """Client notes of unknown receipts, as (note row, resp row, receipt id): those about a
+    message sent on the same instance, those about one sent on another instance, and the
+    note rows naming no message in the log."""
+    same, other, orphan = [], [], []
+    d = log.d
+    cache: dict[str, Any] = {}
+    for i, row in _unknown_notes(log).iterrows():
+        rid = row["rid"]
+        if rid not in cache:
+            cache[rid] = _find_resp(ids, rid)
+        j = cache[rid]
+        if j is None:
+            orphan.append(i)
+        elif d.at[j, "instance"] and row["instance"] and d.at[j, "instance"] != row["instance"]:
+            other.append((i, j, rid))
+        else:
+            same.append((i, j, rid))
+    return same, other, orphan
+
+
+def _conversion(log: _Log, resp_i: Any, rid: str) -> tuple[str, str | None]:
+    resp_id = log.d.at[resp_i, "message_id"]
+    match = same_message(resp_id, rid)
+    kannel = match.kannel_msg_id_type
+    hint = f"msg-id-type = 0x{kannel:02X}" if kannel is not None else None
+    return f"submit_sm_resp id {resp_id} vs receipt id {rid}: {match.reason}", hint
+
+
+def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
+    same, _, orphan = _classify_unknown(log, ids)
+    out = []
+    literal = [(i, j, rid) for i, j, rid in same
+               if log.d.at[j, "message_id"].strip().lower() != rid.strip().lower()]
+    if literal:
+        i, j, rid = literal[0]
+        conversion, kannel = _conversion(log, j, rid)
+        out.append(Finding(
+            "error", "id-mismatch",
+            f"{len(literal)} receipts arrived but the client did not match them to its messages",
+            "The receipts carry the message id in another form than submit_sm_resp did (the "
+            "provider writes it in hex in submit_sm_resp and in decimal in the receipt), and "
+            "the client compares the two as strings, so every receipt looks unknown.",
+            "Compare ids as numbers: smppkit.receipts.same_message(resp_id, receipt_id), or "
+            "message_id_key(resp_id, 'hex') == message_id_key(receipt_id, 'decimal')"
+            + (f"; in Kannel set {kannel} in the smsc group" if kannel else "") + ".",
+            {"receipts": len(ids.receipt_rows), "unmatched by the client": len(literal),
+             "same message after conversion": len(literal)},
+            details=(conversion,),
+            examples=(log.example(j), log.example(i), *log.examples(ids.receipt_rows.loc[[
+                k for k, v in ids.links.items() if v == j][:1]], 1)),
+        ))
+    elif (ids.resp_form, ids.receipt_form) in (("hex", "decimal"), ("decimal", "hex")) and ids.links:
+        i, j = next(iter(ids.links.items()))
+        conversion, kannel = _conversion(log, j, log.d.at[i, "message_id"])
+        out.append(Finding(
+            "info", "id-forms",
+            f"submit_sm_resp ids are {ids.resp_form}, receipt ids {ids.receipt_form}",
+            "The same message id is written in two forms, as the provider documents; a client "
+            "that compares the strings never matches a receipt.",
+            "Match ids as numbers (smppkit.receipts.same_message)"
+            + (f"; with Kannel, {kannel}" if kannel else "") + ".",
+            {"receipts matched after conversion": len(ids.links), "receipts": len(ids.receipt_rows)},
+            details=(conversion,), examples=(log.example(j), log.example(i)),
+        ))
+    if orphan:
+        out.append(Finding(
+            "info", "receipts-unknown",
+            f"{len(orphan)} receipts name messages that are not in this log",
+            "The client logged receipts for ids that no submit_sm_resp in this log carries: "
+            "messages sent before the log starts, or by another bind or application.",
+            "Read the logs of every bind and application of the account together.",
+            {"receipts for unknown ids": len(orphan)}, examples=log.examples(log.d.loc[orphan], 2),
+        ))
+    return out
+
+
+def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
+    _, other, _ = _classify_unknown(log, ids)
+    d = log.d
+    cross = [(r, s) for r, s in ids.links.items()
+             if d.at[r, "instance"] and d.at[s, "instance"] and d.at[r, "instance"] != d.at[s, "instance"]]
+    if other:
+        i, j, _ = other[0]
+        return [Finding(
+            "warning", "receipts-other-session",
+            f"{len(other)} receipts came on another instance's bind and the client dropped them",
+            "The provider delivers a receipt to any receiver/transceiver bind of the account in "
+            "the cluster (SMPP1 and SMPP2 share one store), not necessarily to the bind that "
+            "sent the message; this client matches receipts only against messages sent on the "
+            "same bind.",
+            "Keep one table of sent message ids for all binds and match every receipt against "
+            "it (smppkit.client.Cluster does), or bind to a single instance.",
+            {"receipts": len(ids.receipt_rows), "on another instance's bind": len(cross),
+             "dropped by the client": len(other)},
+            details=(f"message {d.at[j, 'message_id']} was sent on {d.at[j, 'session']}, "
+                     f"its receipt came on {d.at[i, 'session']}",),
+            examples=(log.example(j), log.example(i)),
+        )]
+    if cross:
+        r, s = cross[0]
+        return [Finding(
+            "info", "receipts-other-session",
+            f"{len(cross)} of {len(ids.links)} receipts came on another instance's bind",
+            "Normal for a cluster: the provider delivers receipts to any receiving bind of the "
+            "account. It only hurts a client that matches receipts per bind.",
+            "Match receipts against the messages of all binds.",
+            {"receipts on another instance's bind": len(cross), "receipts matched": len(ids.links)},
+            details=(f"message {d.at[s, 'message_id']} sent on {d.at[s, 'session']}, "
+                     f"receipt on {d.at[r, 'session']}",),
+            examples=(log.example(s), log.example(r)),
+        )]
+    return []
+
+
+def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
+    resps = log.rows("deliver_sm_resp", "data_sm_resp")
+    resps = resps[resps["from_esme"]]
+    bad = resps[resps["command_status"].fillna(0) != 0]
+    out = []
+    receipts = ids.receipt_rows
+    repeats = int((receipts["message_id"].value_counts() > 1).sum()) if len(receipts) else 0
+    dropped = len(log.notes(r"^receipt dropped after"))
+    ended = len(log.notes(r"^receipt ended by"))
+    retried = bad[bad["command_status"].astype(int).isin(DELIVER_SM_RESP_RETRY)]
+    refused = bad[~bad["command_status"].astype(int).isin(DELIVER_SM_RESP_RETRY)]
+    if len(retried):
+        statuses = Counter(int(s) for s in retried["command_status"])
+        top = statuses.most_common(1)[0][0]
+        counts: dict[str, Any] = {f"deliver_sm_resp {status_name(s)}": n for s, n in statuses.items()}
+        counts.update({"receipts delivered more than once": repeats,
+                       "receipts given up by the SMSC": dropped})
+        out.append(Finding(
+            "warning", "receipt-resp-retried",
+            f"{len(retried)} receipts answered with a status the provider retries",
+            explain_deliver_sm_resp(top).explanation + ". Every such answer makes the provider "
+            "send the receipt again later, so receipts come late, several times, and after "
+            "enough attempts not at all.",
+            "Answer every deliver_sm with ESME_ROK (0) once the receipt is stored; use a "
+            "non-zero status only to ask for a resend on purpose (retried: "
+            + ", ".join(f"0x{s:02X}" for s in sorted(DELIVER_SM_RESP_RETRY)) + ").",
+            counts, examples=log.examples(retried, 2),
+        ))
+    if len(refused):
+        statuses = Counter(int(s) for s in refused["command_status"])
+        top = statuses.most_common(1)[0][0]
+        counts = {f"deliver_sm_resp {status_name(s)}": n for s, n in statuses.items()}
+        counts["receipts ended by the SMSC"] = ended
+        out.append(Finding(
+            "error", "receipt-resp-refused",
+            f"{len(refused)} receipts answered with a non-zero status that is final: they are lost",
+            explain_deliver_sm_resp(top).explanation + ".",
+            "Answer deliver_sm with ESME_ROK (0). If the receipt cannot be stored right now, "
+            "answer ESME_RTHROTTLED (0x58) so the provider sends it again.",
+            counts, examples=log.examples(refused, 2),
+        ))
+    # Unanswered deliver_sm, and responses that answer nothing (smpplib's make_pdu ignores
+    # sequence=, so a reply built with it carries the client's own counter).
+    sent = log.rows("deliver_sm", "data_sm")
+    sent = sent[~sent["from_esme"] & sent["sequence"].notna()]
+    answers = resps[resps["sequence"].notna()]
+    if len(sent) or len(answers):
+        sent_keys = set(zip(sent["session"], sent["sequence"], strict=True))
+        ans_keys = set(zip(answers["session"], answers["sequence"], strict=True))
+        orphan = answers[[k not in sent_keys for k in zip(answers["session"], answers["sequence"], strict=True)]]
+        last_on = log.d.groupby("session")["t"].max()
+        unanswered = sent[[
+            k not in ans_keys and last_on.get(k[0], -math.inf) > t + 5.0
+            for k, t in zip(zip(sent["session"], sent["sequence"], strict=True), sent["t"], strict=True)
+        ]]
+        if len(orphan) or len(unanswered):
+            cause = ("The client answers deliver_sm with a sequence_number that matches no "
+                     "deliver_sm on that bind, so the SMSC sees no answer at all" if len(orphan) else
+                     "Receipts were left without a deliver_sm_resp")
+            out.append(Finding(
+                "warning", "receipt-resp-missing",
+                f"{len(unanswered) or len(orphan)} receipts without a matching deliver_sm_resp",
+                cause + ": after its timeout the SMSC sends the receipt again (duplicates), and "
+                "after a few attempts drops it. A deliver_sm_resp must carry the sequence_number "
+                "of the deliver_sm it answers (SMPP v3.4 §4.6.2).",
+                "Answer every deliver_sm promptly with its own sequence_number (smpplib: build the "
+                "response, then set resp.sequence = pdu.sequence, as smpplib's own client does).",
+                {"deliver_sm": len(sent), "answered with an unknown sequence_number": len(orphan),
+                 "unanswered": len(unanswered)},
+                examples=log.examples(sent.head(1), 1) + log.examples(orphan, 1)
+                + log.examples(unanswered, 1),
+            ))
+    return out
+
+
+def _check_split_parts(log: _Log, ids: _Ids) -> list[Finding]:
+    submits = log.rows("submit_sm", "data_sm")
+    parts = submits[submits["part_total"].fillna(0) > 1]
+    if not len(parts):
+        return []
+    groups = parts.groupby(["system_id", "source_addr", "destination_addr", "part_ref", "part_total"],
+                           sort=False)
+    split = []
+    for _, g in groups:
+        total = int(g["part_total"].iloc[0])
+        by_instance = g.groupby("instance")["part_seq"].apply(lambda s: set(s.dropna().astype(int)))
+        if len(by_instance) > 1 and not any(seqs >= set(range(1, total + 1)) for seqs in by_instance):
+            split.append(g)
+    if not split:
+        return []
+    g = split[0]
+    undeliv = ids.receipt_rows[ids.receipt_rows["receipt_err"].isin(("010", "10"))]
+    return [Finding(
+        "error", "split-parts",
+        f"{len(split)} concatenated messages had their parts sent through different instances",
+        "The parts of one message must all reach the same gateway to be joined; parts that "
+        "arrive on SMPP1 and SMPP2 go to different gateways and the message is never "
+        "delivered (the provider's receipts say UNDELIV).",
+        "Send every part of a message through one bind (spread whole messages, not parts, "
+        "over the binds; smppkit.client.Cluster does this).",
+        {"multi-part messages": groups.ngroups, "split across instances": len(split),
+         "receipts UNDELIV err 010": len(undeliv)},
+        details=(f"ref {int(g['part_ref'].iloc[0])} to {g['destination_addr'].iloc[0]}: "
+                 + ", ".join(f"part {int(s)} via {inst}" for s, inst
+                             in zip(g["part_seq"], g["instance"], strict=True)),),
+        examples=log.examples(g, 3),
+    )]
+
+
+def _check_throttling(log: _Log, ids: _Ids) -> list[Finding]:
+    resps = log.rows("submit_sm_resp", "data_sm_resp")
+    if not len(resps):
+        resps = log.rows("submit_sm_resp", "data_sm_resp", pdu=False)
+    throttled = resps[resps["command_status"] == 0x58]
+    out = []
+    others = resps[resps["command_status"].fillna(0).astype(int).isin((0, 0x58)) == False]  # noqa: E712
+    if len(others):
+        statuses = Counter(int(s) for s in others["command_status"])
+        out.append(Finding(
+            "warning", "submit-refused",
+            f"{len(others)} submits refused by the SMSC",
+            "The SMSC answered submit_sm with an error: "
+            + "; ".join(f"{status_name(s)} x{n}" for s, n in statuses.most_common(4)) + ".",
+            "Look up each status (smppkit.explain or meanings.command_status_frame) and fix "
+            "the fields it names; these messages were not sent.",
+            {status_name(s): n for s, n in statuses.items()}, examples=log.examples(others, 2),
+        ))
+    if not len(throttled):
+        return out
+    submits = log.rows("submit_sm", "data_sm")
+    submits = submits[submits["from_esme"]]
+    per_sec = np.floor(submits["t"]).value_counts()
+    peak = int(per_sec.max()) if len(per_sec) else 0
+    span = submits["t"].max() - submits["t"].min() if len(submits) > 1 else math.nan
+    mean_rate = len(submits) / span if span and span > 0 else math.nan
+    accepted = resps[resps["command_status"] == 0]
+    hot = set(np.floor(throttled["t"]))
+    acc_sec = np.floor(accepted["t"]).value_counts()
+    hot_rates = [int(acc_sec.get(s, 0)) for s in hot]
+    allowed = float(np.median(hot_rates)) if hot_rates else math.nan
+    limit = allowed if allowed and not math.isnan(allowed) else PROVIDER_RATE
+    suggest = max(1, int(limit * 0.9))
+    share = len(throttled) / len(resps)
+    return out + [Finding(
+        "warning", "throttled",
+        f"{share:.0%} of submits refused with ESME_RTHROTTLED (0x58)",
+        f"The client sends faster than the account allows: up to {peak} submits in one second "
+        f"while the SMSC accepted about {_fmt(allowed)} per second when it throttled (the "
+        f"provider's default limit is {PROVIDER_RATE:g} msg/s per account, shared by all binds). "
+        "Throttled messages are not sent; they must be submitted again.",
+        f"Limit the rate to about {suggest} msg/s for the whole account (Kannel: throughput = "
+        f"{suggest} in the smsc group; smppkit.esme: a rate limit), and on 0x58 pause and "
+        "resubmit with back-off instead of dropping the message.",
+        {"submit_sm_resp": len(resps), "ESME_RTHROTTLED": len(throttled), "share": round(share, 3),
+         "peak submits per second": peak, "mean submits per second": round(mean_rate, 1)
+         if not math.isnan(mean_rate) else "n/a", "accepted per second while throttled": allowed},
+        examples=log.examples(throttled, 2),
+    )]
+
+
+def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
+    reqs = log.rows("enquire_link")
+    reqs = reqs[reqs["sequence"].notna()]
+    if not len(reqs):
+        return []
+    resps = log.rows("enquire_link_resp")
+    answered = set(zip(resps["session"], resps["sequence"], strict=True))
+    late_ok = reqs["t"] > log.end - 5.0
+    unanswered = np.array([k not in answered for k in zip(reqs["session"], reqs["sequence"], strict=True)])
+    missing = reqs[unanswered & ~late_ok.to_numpy()]
+    if not len(missing):
+        return []
+    by_smsc = int((missing["from_esme"]).sum())
+    who = ("the SMSC did not answer the client's enquire_link" if by_smsc == len(missing) else
+           "the client did not answer the SMSC's enquire_link" if by_smsc == 0 else
+           "enquire_link went unanswered in both directions")
+    sessions = sorted(set(missing["session"]))
+    return [Finding(
+        "warning", "enquire-link-unanswered",
+        f"{len(missing)} enquire_link without enquire_link_resp",
+        f"enquire_link checks that the other side is alive; here {who}. An unanswered "
+        "enquire_link means the peer (or its reading thread) is stuck: binds get dropped and "
+        "rebound, and receipts wait or are resent meanwhile.",
+        "Answer every enquire_link at once (run a listener that never blocks; smpplib: a "
+        "listen() thread). If the SMSC stops answering, drop the bind, bind again and tell "
+        "the provider which instance it was.",
+        {"enquire_link": len(reqs), "unanswered": len(missing), "sessions": len(sessions),
+         "binds in the log": len(_bind_kinds(log))},
+        details=(f"sessions: {', '.join(sessions[:6])}",), examples=log.examples(missing, 2),
+    )]
+
+
+def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
+    unbinds = log.rows("unbind")
+    by_smsc = unbinds[~unbinds["from_esme"]]
+    if not len(by_smsc):
+        return []
+    d = log.d
+    gaps = []
+    idle_rows = []
+    idle_notes = log.notes(r"^idle for")
+    for i, row in by_smsc.iterrows():
+        before = d[(d["session"] == row["session"]) & d["from_esme"] & d["is_pdu"] & (d["t"] < row["t"])]
+        gap = row["t"] - before["t"].max() if len(before) else math.nan
+        noted = ((idle_notes["session"] == row["session"]) & (abs(idle_notes["t"] - row["t"]) < 1.0)).any()
+        if noted or (not math.isnan(gap) and gap >= 20.0):
+            idle_rows.append(i)
+            gaps.append(gap)
+    if idle_rows:
+        shortest = min(g for g in gaps if not math.isnan(g)) if any(not math.isnan(g) for g in gaps) else math.nan
+        interval = max(5, int(shortest / 2)) if not math.isnan(shortest) else 30
+        return [Finding(
+            "warning", "idle-unbind",
+            f"the SMSC unbound {len(idle_rows)} idle binds",
+            f"The client sent nothing for about {_fmt(shortest)} s and the SMSC closed the "
+            "bind. Until the client binds again, receipts for it wait at the SMSC and new "
+            "messages fail.",
+            f"Send enquire_link every {min(interval, 30)} s or less while bound (Kannel's "
+            "default enquire-link-interval is 30 s), and rebind at once when the SMSC unbinds.",
+            {"unbinds by the SMSC": len(by_smsc), "after silence": len(idle_rows),
+             "silence before unbind (s)": round(shortest, 1) if not math.isnan(shortest) else "n/a"},
+            examples=log.examples(d.loc[idle_rows], 2),
+        )]
+    return [Finding(
+        "info", "smsc-unbind", f"the SMSC unbound {len(by_smsc)} binds",
+        "The SMSC ended binds itself (maintenance, shutdown or a fault).",
+        "Rebind with back-off when the SMSC unbinds.",
+        {"unbinds by the SMSC": len(by_smsc)}, examples=log.examples(by_smsc, 1),
+    )]
+
+
+def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
+    resps = log.rows(*(b + "_resp" for b in _BINDS))
+    failed = resps[resps["command_status"].fillna(0) != 0]
+    if not len(failed):
+        return []
+    out = []
+    alybnd = failed[failed["command_status"] == 0x05]
+    if len(alybnd):
+        ok = _bind_kinds(log)
+        up = sorted(set(ok[ok["t"] < alybnd["t"].iloc[0]]["session"]))
+        out.append(Finding(
+            "warning", "already-bound",
+            f"{len(alybnd)} binds refused with ESME_RALYBND (0x05): too many binds",
+            "The account allows 2 binds at a time across the cluster (2 transceivers, or 1 "
+            f"transmitter + 1 receiver); {len(up)} were already up, so each further bind is "
+            "refused. Usually a second copy of the application, or a quick reconnect while "
+            "the old bind still counts.",
+            "Run one sender per account or share its binds; unbind (and wait for unbind_resp) "
+            "before binding again; ask the provider for more binds if you need them.",
+            {"binds refused with ESME_RALYBND": len(alybnd), "binds up at the time": len(up)},
+            details=(f"binds up: {', '.join(up)}",) if up else (),
+            examples=log.examples(alybnd, 2),
+        ))
+    other = failed[failed["command_status"] != 0x05]
+    if len(other):
+        statuses = Counter(int(s) for s in other["command_status"])
+        out.append(Finding(
+            "error", "bind-refused", f"{len(other)} binds refused",
+            "The SMSC refused the bind: " + "; ".join(f"{status_name(s)} x{n}" for s, n in statuses.items())
+            + ". No message can be sent or received on it.",
+            "Check system_id, password, system_type and the allowed IP addresses with the provider.",
+            {status_name(s): n for s, n in statuses.items()}, examples=log.examples(other, 2),
+        ))
+    return out
+
+
+def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
+    d = log.d
+    out = []
+    masks = d["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
+    lacking = sorted({m for m in masks if m & 1 and not m & 2})
+    ignored = log.notes(r"Ignoring DLR message because of mask")
+    if not len(ignored) and lacking:  # access.log only: failed receipts with no pending DLR
+        lost = log.notes(r"receipt for no pending message")
+        ignored = lost[~lost["receipt_stat"].isin(("DELIVRD", "ACCEPTD", "ENROUTE", ""))]
+    if lacking or len(ignored):
+        mask = lacking[0] if lacking else int(masks.iloc[0]) if len(masks) else 17
+        explanation = explain_dlr_mask(mask)
+        rows = d.loc[masks.index[masks.isin(lacking)]] if lacking else ignored
+        out.append(Finding(
+            "error" if len(ignored) else "warning", "kannel-dlr-mask",
+            f"Kannel dlr-mask {mask} drops failure receipts"
+            + (f" ({len(ignored)} ignored here)" if len(ignored) else ""),
+            "Kannel asks the SMSC for receipts on success and failure, but the dlr-mask has no "
+            "bit 2 (not delivered to phone), so an UNDELIV/EXPIRED/REJECTD receipt is logged as "
+            "'Ignoring DLR message because of mask' and deleted: a failed message looks pending "
+            "forever. " + (explanation.warnings[0] if explanation.warnings else ""),
+            f"Send dlr-mask {mask | 2} ({'+'.join(str(b) for b in (1, 2, 4, 8, 16) if (mask | 2) & b)}); "
+            "19 or 31 are the usual values.",
+            {"messages with this mask": int(masks.isin(lacking).sum()),
+             "failure receipts ignored": len(ignored)},
+            examples=log.examples(ignored, 1) + log.examples(rows, 1),
+        ))
+    not_found = log.notes(r"^DLR not found")
+    access_lost = log.notes(r"receipt for no pending message")
+    if not len(not_found) and len(access_lost):
+        # a failure receipt under a mask without bit 2 is the mask's doing, not the id's
+        not_found = access_lost[access_lost["receipt_stat"].isin(("DELIVRD", ""))] if lacking else access_lost
+    if len(not_found):
+        stored = d[d["note"].str.startswith("pending DLR stored") | (
+            (d["system"] == "kannel") & (d["command"] == "submit_sm") & (d["message_id"] != ""))]
+        looked = d[d["note"].str.startswith("receipt arrived: looking up") | (
+            (d["system"] == "kannel") & (d["command"] == "deliver_sm") & (d["message_id"] != ""))]
+        stored_ids = list(dict.fromkeys(stored["message_id"]))
+        details = []
+        hint = None
+        for rid in dict.fromkeys(looked["message_id"]):
+            if rid in stored_ids:
+                continue
+            for sid in stored_ids:
+                match = same_message(sid, rid)
+                if match:
+                    details.append(f"stored under {sid}, receipt says {rid}: {match.reason}")
+                    if match.kannel_msg_id_type is not None:
+                        hint = f"msg-id-type = 0x{match.kannel_msg_id_type:02X}"
+                    break
+            if details:
+                break
+        out.append(Finding(
+            "error", "kannel-dlr-not-found",
+            f"Kannel found no pending message for {len(not_found)} receipts ('DLR ... not found')",
+            "Kannel stores each message under the id from submit_sm_resp and looks a receipt up "
+            "by the id in the receipt. When the SMSC writes the two in different forms (hex vs "
+            "decimal) and msg-id-type is unset, the strings differ and the receipt is dropped.",
+            (f"Set {hint} in the smsc group" if hint else
+             "Set msg-id-type to fit the SMSC's ids (0x01: resp hex, receipt decimal)")
+            + "; keep SMSC ids below 2^63 (signed strtoll). Also check the receipt came over "
+            "a link with the same smsc-id.",
+            {"receipts not found": len(not_found), "pending DLRs stored": len(stored)},
+            details=tuple(details), examples=log.examples(not_found, 2),
+        ))
+    return out
+
+
+def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
+    from .codec import decode
+    from .errors import RemoteProtocolError
+    from .text import diagnose_text, is_gsm
+
+    submits = log.rows("submit_sm", "data_sm", "deliver_sm")
+    submits = submits[submits["hex"] != ""]
+    submits = submits[submits["command"] != "deliver_sm"]
+    dc = submits["data_coding"].fillna(-1)
+    esm = submits["esm_class"].fillna(0).astype(int)
+    candidates = submits[(dc == 0) | ((esm & 0x40) == 0)]
+    total = len(candidates)
+    if total > _MAX_DECODED:
+        candidates = candidates.iloc[np.linspace(0, total - 1, _MAX_DECODED).astype(int)]
+    non_gsm: list[tuple[Any, str, str]] = []
+    no_udhi: list[tuple[Any, str]] = []
+    for i, hexstr in zip(candidates.index, candidates["hex"], strict=True):
+        try:
+            pdu = decode(bytes.fromhex(hexstr))
+        except (ValueError, RemoteProtocolError):
+            continue
+        for f in diagnose_text(pdu):
+            if f.problem.startswith("octets above 0x7F"):
+                body = pdu.short_message
+                try:
+                    meant = body.decode("utf-8")
+                    guess = (f"the octets are UTF-8 for {meant!r}"
+                             + (", which GSM 03.38 cannot carry: it needs UCS-2" if not is_gsm(meant) else ""))
+                except UnicodeDecodeError:
+                    guess = f"the octets read as Latin-1 give {body.decode('latin-1')!r}"
+                non_gsm.append((i, f.evidence, guess))
+            elif "lacks UDHI" in f.problem:
+                no_udhi.append((i, f.evidence))
+    out = []
+    if non_gsm:
+        i, evidence, guess = non_gsm[0]
+        out.append(Finding(
+            "error", "data-coding-0-non-gsm",
+            f"{len(non_gsm)} submits with data_coding 0 carry characters GSM 03.38 cannot encode",
+            "data_coding 0 means the SMSC default alphabet (GSM 03.38, 7-bit, one character per "
+            "octet here): octets above 0x7F are not in it, so the handset shows garbage. "
+            f"Example: {guess}.",
+            "Send text that is not all GSM 03.38 as UCS-2 with data_coding 8 (70 characters per "
+            "message, 67 per part); smppkit.text.to_pdus chooses the encoding for you.",
+            {"submits checked": len(candidates), "data_coding 0 with octets > 0x7F": len(non_gsm)},
+            details=(evidence,), examples=tuple(log.example(j) for j, _, _ in non_gsm[:2]),
+        ))
+    if no_udhi:
+        i, evidence = no_udhi[0]
+        out.append(Finding(
+            "error", "udh-without-udhi",
+            f"{len(no_udhi)} submits start with a concatenation UDH but esm_class lacks UDHI (0x40)",
+            "Without the UDHI bit the SMSC and the handset take the UDH for text: the parts "
+            "are not joined and each shows a few garbage characters first.",
+            "Set esm_class |= 0x40 on every part that carries a UDH (smppkit.text.to_pdus does).",
+            {"submits checked": len(candidates), "UDH without UDHI": len(no_udhi)},
+            details=(evidence,), examples=tuple(log.example(j) for j, _ in no_udhi[:2]),
+        ))
+    return out
+
+
+_CHECKS: tuple[Callable[[_Log, _Ids], list[Finding]], ...] = (
+    _check_transmitter_only,
+    _check_registered_delivery,
+    _check_ids,
+    _check_other_session,
+    _check_deliver_resp,
+    _check_split_parts,
+    _check_throttling,
+    _check_enquire_link,
+    _check_unbinds,
+    _check_binds,
+    _check_kannel,
+    _check_text,
+)
+
+
+def diagnose(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any]) -> Report:
+    """Find why receipts go missing (and other delivery problems) in a log.
+
+    Args:
+        events: an event table in the trace schema (`smppkit.logs.read`, ``sim.trace()``),
+            a log path, several paths (read together, e.g. bearerbox.log and access.log),
+            or a list of trace event dicts.
+
+    Returns:
+        A `Report`: `findings` with errors first, `ok` when there is no error or warning.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+        ValueError: a log's format cannot be told (see `smppkit.logs.read`).
+    """
+    log = _Log(_load(events))
+    ids = _link_ids(log)
+    findings: list[Finding] = []
+    for check in _CHECKS:
+        findings.extend(check(log, ids))
+    if {"id-mismatch", "kannel-dlr-not-found"} & {f.code for f in findings}:
+        findings = [f for f in findings if f.code != "id-forms"]  # said there already
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: order[f.severity])
+    d = log.d
+    summary: dict[str, Any] = {
+        "events": len(d),
+        "sessions": int(d.loc[d["session"] != "", "session"].nunique()),
+        "submits": len(log.rows("submit_sm", "data_sm")),
+        "receipts": len(ids.receipt_rows),
+        "receipts matched": len(ids.links),
+    }
+    if len(d) and d["t"].notna().any():
+        summary["span (s)"] = round(float(np.nanmax(d["t"]) - np.nanmin(d["t"])), 1)
+    return Report(findings, summary)
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def _build(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Read one or more logs (smppkit JSONL traces, smpplib debug logs, pcaps, Kannel "
+        "bearerbox/access logs) and explain why receipts go missing. Exit status: 0 when no "
+        "finding is an error or warning (or none reaches --fail-on), 1 when one does, 2 when a "
+        "log cannot be read."
+    )
+    parser.add_argument("logs", nargs="+", metavar="LOG")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--separate", action="store_true",
+                        help="diagnose each log on its own (default: all logs read together)")
+    parser.add_argument("--fail-on", choices=("warning", "error", "never"), default="warning",
+                        help="lowest severity that makes the exit status 1 (default: warning)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        groups = [[p] for p in args.logs] if args.separate else [list(args.logs)]
+        reports = [(g, diagnose(g[0] if len(g) == 1 else g)) for g in groups]
+    except (OSError, ValueError) as exc:
+        print(f"smppkit doctor: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        data = [dict(logs=g, **r.to_dict()) for g, r in reports]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))
+    else:
+        for g, r in reports:
+            print(f"== {', '.join(g)}\n{r}\n")
+    levels = {"warning": ("error", "warning"), "error": ("error",), "never": ()}[args.fail_on]
+    failed = any(f.severity in levels for _, r in reports for f in r.findings)
+    return 1 if failed else 0
+
+
+def register_cli(register: Callable[..., None]) -> None:
+    """Add ``smppkit doctor LOG... [--json]`` (see `smppkit.cli.register`)."""
+    register("doctor", "explain why delivery receipts go missing in a log", _build, _run)
