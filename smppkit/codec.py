@@ -113,6 +113,11 @@ def decode(data: bytes) -> Pdu:
         raise
 
 
+_BODY_MAY_BE_MISSING = frozenset(
+    PDU_CLASSES[c] for c in (CommandId.deliver_sm_resp, CommandId.data_sm_resp)
+)
+
+
 def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     pdu = object.__new__(cls)
     set_status, set_seq, set_tlvs, steps = _PLANS[cls]
@@ -120,8 +125,10 @@ def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     set_seq(pdu, seq)
     end = len(data)
     pos = HEADER_LENGTH
-    if pos == end and cls.omit_body_on_error and status:
-        # Body left out of an error response (SMPP v3.4 §4.4.2 and siblings).
+    if pos == end and ((cls.omit_body_on_error and status) or cls in _BODY_MAY_BE_MISSING):
+        # Body left out of an error response (SMPP v3.4 §4.4.2 and siblings). Some ESMEs
+        # also leave the (unused, NULL) message_id out of deliver_sm_resp/data_sm_resp
+        # with status 0; accept it rather than nack a receipt acknowledgement.
         for name, _ in cls.body:
             object.__setattr__(pdu, name, cls.__dataclass_fields__[name].default)
         set_tlvs(pdu, ())

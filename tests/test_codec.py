@@ -496,3 +496,13 @@ def test_framer_refuses_command_length_below_header() -> None:
     framer.feed(struct.pack(">IIII", 15, 0x15, 0, 3))
     with pytest.raises(RemoteProtocolError, match="below"):
         framer.next_frame()
+
+
+def test_bodyless_deliver_sm_resp_with_status_0_is_accepted():
+    # Some ESMEs leave the unused (NULL) message_id out of deliver_sm_resp; a receipt ack
+    # must not be nacked for that.
+    pdu = decode(bytes.fromhex("00000010800000050000000000000007"))
+    assert pdu == DeliverSmResp(sequence_number=7)
+    with pytest.raises(RemoteProtocolError) as info:  # submit_sm_resp OK needs its message_id
+        decode(bytes.fromhex("00000010800000040000000000000007"))
+    assert info.value.command_status == CommandStatus.ESME_RINVCMDLEN
