@@ -415,6 +415,7 @@ class _Ids:
     links: dict[Any, Any]
     resp_rows: pd.DataFrame
     receipt_rows: pd.DataFrame
+    table: dict[Any, Any] | None = None  # resp id key -> resp row, made on first use
 
 
 def _link_ids(log: _Log) -> _Ids:
@@ -541,13 +542,14 @@ def _find_resp(ids: _Ids, rid: str) -> Any:
     """The submit_sm_resp row whose id names the same message as receipt id `rid`."""
     if ids.resp_form is None:
         return None
+    if ids.table is None:
+        ids.table = {}
+        for idx, s in zip(ids.resp_rows.index, ids.resp_rows["message_id"], strict=True):
+            k = _key(s, ids.resp_form)
+            if k is not None:
+                ids.table.setdefault(k, idx)
     key = _key(rid, ids.receipt_form or "string")
-    if key is None:
-        return None
-    for idx, s in zip(ids.resp_rows.index, ids.resp_rows["message_id"], strict=True):
-        if _key(s, ids.resp_form) == key:
-            return idx
-    return None
+    return None if key is None else ids.table.get(key)
 
 
 def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]], list[tuple[Any, Any, str]], list[Any]]:
@@ -630,8 +632,12 @@ def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
 def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
     _, other, _ = _classify_unknown(log, ids)
     d = log.d
-    cross = [(r, s) for r, s in ids.links.items()
-             if d.at[r, "instance"] and d.at[s, "instance"] and d.at[r, "instance"] != d.at[s, "instance"]]
+    rec = np.fromiter(ids.links.keys(), dtype=np.int64, count=len(ids.links))
+    sub = np.fromiter(ids.links.values(), dtype=np.int64, count=len(ids.links))
+    inst = d["instance"].to_numpy()
+    a, b = inst[rec], inst[sub]
+    hit = (a != "") & (b != "") & (a != b)
+    cross = list(zip(rec[hit].tolist(), sub[hit].tolist(), strict=True))
     if other:
         i, j, _ = other[0]
         return [Finding(
