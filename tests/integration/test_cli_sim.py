@@ -1,0 +1,124 @@
+"""`smppkit sim` from a shell: the listening lines, a real client, SIGTERM → unbind, exit 0."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import smpplib.client
+import smpplib.smpp
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+def _free_block(n: int = 3) -> int:
+    """A port p such that p..p+n-1 are free now (best effort)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + n > 65535:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port block")
+
+
+@pytest.fixture
+def sim_process(tmp_path):
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smppkit", "sim", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        procs.append(proc)
+        lines = []
+        assert proc.stdout is not None
+        for _ in range(3):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+        return proc, lines
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def test_sim_prints_one_line_per_instance_and_unbinds_clients_on_sigterm(sim_process, tmp_path):
+    port = _free_block()
+    trace = tmp_path / "trace.jsonl"
+    proc, lines = sim_process("--port", str(port), "--seed", "3", "--trace", str(trace))
+    assert lines == [
+        f"SMPP1 listening on 127.0.0.1:{port}",
+        f"SMPP2 listening on 127.0.0.1:{port + 1}",
+        f"SMPP0 listening on 127.0.0.1:{port + 2}",
+    ]
+    client = smpplib.client.Client("127.0.0.1", port + 1, timeout=5, allow_unknown_opt_params=True)
+    client.connect()
+    client.bind_transceiver(system_id="smppkit", password="secret")
+    client.send_message(source_addr="t", destination_addr="447700900000", short_message=b"hi")
+    assert client.read_pdu().command == "submit_sm_resp"
+    proc.send_signal(signal.SIGTERM)
+    unbind = client.read_pdu()  # the simulator unbinds its clients before it exits
+    assert unbind.command == "unbind"
+    resp = smpplib.smpp.make_pdu("unbind_resp", client=client)
+    resp.sequence = unbind.sequence
+    client.send_pdu(resp)
+    assert proc.wait(10) == 0
+    client.state = "OPEN"
+    client.disconnect()
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [e["command"] for e in events if e["command"]][:4] == [
+        "bind_transceiver", "bind_transceiver_resp", "submit_sm", "submit_sm_resp",
+    ]
+    assert events[0]["instance"] == "SMPP2"
+    assert "secret" not in trace.read_text()
+
+
+def test_sim_rejects_an_unknown_scenario_in_one_line(sim_process):
+    proc, _ = sim_process("--port", str(_free_block()), "--scenario", "no-such-thing")
+    assert proc.wait(10) == 2
+    assert proc.stderr is not None
+    err = proc.stderr.read().strip().splitlines()
+    assert len(err) == 1 and "unknown scenario 'no-such-thing'" in err[0]
+
+
+def test_sim_reports_a_taken_port(sim_process):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc, _ = sim_process("--port", str(port))
+        assert proc.wait(10) == 1
+        assert proc.stderr is not None
+        assert "cannot listen" in proc.stderr.read()
+
+
+def test_python_dash_m_and_console_script_agree():
+    script = Path(sys.executable).with_name("smppkit")
+    outs = [
+        subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        for cmd in ([sys.executable, "-m", "smppkit", "sim", "--help"], [str(script), "sim", "--help"])
+    ]
+    assert all(o.returncode == 0 for o in outs)
+    assert "--id-format" in outs[0].stdout and "--dlr-delay" in outs[0].stdout
+    assert outs[0].stdout.split("options:")[1] == outs[1].stdout.split("options:")[1]
