@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 
 _LAZY = frozenset({
     "analysis", "cli", "client", "datasets", "doctor", "esme", "explain", "kannel",
-    "kannel_logs", "logs", "meanings", "pcap", "plots", "receipts", "report", "simulator",
+    "kannel_logs", "lab", "logs", "meanings", "pcap", "plots", "receipts", "report", "simulator",
     "text", "trace", "widgets",
 })
 

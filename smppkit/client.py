@@ -245,7 +245,12 @@ class Connection:
         try:
             with self._lock:
                 self._client.send_pdu(pdu)
-        except (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError) as exc:
+        except smpplib.exceptions.PDUError as exc:
+            # smpplib refused it locally (e.g. submit_sm on a receiver bind): nothing was
+            # sent and the bind is fine.
+            self._waiters.pop(pdu.sequence, None)
+            raise ClientError(f"smpplib will not send {command} on a {self.bind_type} bind: {exc.args[0]}") from None
+        except (smpplib.exceptions.ConnectionError, OSError) as exc:
             self._waiters.pop(pdu.sequence, None)
             self._die(f"send failed: {_reason(exc)}")
             raise ClientError(f"cannot send {command} to {self.address}: {_reason(exc)}") from None
@@ -257,6 +262,10 @@ class Connection:
         if waiter.pdu is None:
             raise ClientError(f"the bind to {self.address} died before {command} was answered")
         return waiter.pdu
+
+    def submit(self, pdu: Any) -> Any:
+        """Submit a ready-made smppkit `SubmitSm` through smpplib; return smpplib's response."""
+        return self.request("submit_sm", **_smpplib_fields(pdu))
 
     def send_text(
         self,
@@ -281,7 +290,7 @@ class Connection:
         ids: list[str | None] = []
         statuses: list[int] = []
         for pdu in pdus:
-            resp = self.request("submit_sm", **_smpplib_fields(pdu))
+            resp = self.submit(pdu)
             statuses.append(int(resp.status))
             mid = getattr(resp, "message_id", None)
             ids.append(mid.decode("latin-1") if isinstance(mid, bytes) else mid or None)

@@ -282,7 +282,7 @@ def send_split(cluster: Any, to: str, text: str, *, reference: int = 0, **kwargs
     Raises:
         ValueError: fewer than two live binds.
     """
-    from .client import Sent, _smpplib_fields
+    from .client import Sent
     from .text import to_pdus
 
     conns = cluster.live()
@@ -296,7 +296,7 @@ def send_split(cluster: Any, to: str, text: str, *, reference: int = 0, **kwargs
     used: list[str] = []
     for index, pdu in enumerate(pdus):
         conn = conns[index % len(conns)]
-        resp = conn.request("submit_sm", **_smpplib_fields(pdu))
+        resp = conn.submit(pdu)
         statuses.append(int(resp.status))
         mid = getattr(resp, "message_id", None)
         ids.append(mid.decode("latin-1") if isinstance(mid, bytes) else mid or None)

@@ -196,3 +196,11 @@ def test_cluster_with_one_unreachable_address_still_binds_the_other(sim):
 def test_cluster_with_nothing_reachable_raises():
     with pytest.raises(client.SmscUnreachable, match="no instance"):
         client.connect_cluster([f"127.0.0.1:{_closed_port()}"], system_id="a", password="b", timeout=1.0)
+
+
+def test_smpplib_refusing_a_command_locally_keeps_the_bind_alive(sim):
+    with client.connect(sim, bind="receiver") as conn:
+        with pytest.raises(client.ClientError, match="receiver bind"):
+            conn.send_text("447700900000", "receivers cannot submit")
+        assert conn.alive
+        assert conn.enquire_link() >= 0
