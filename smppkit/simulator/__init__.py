@@ -147,17 +147,8 @@ class SimulatorHandle:
         Long texts are split with a UDH (8-bit reference `reference`). Returns the number of
         deliver_sm PDUs queued.
         """
-        from ..pdus import DeliverSm
-        from ..text import to_pdus
-
-        parts = to_pdus(
-            text, source_addr=source_addr, destination_addr=destination_addr,
-            encoding=encoding, reference=reference, registered_delivery=0,
-        )
-        pdus = [
-            DeliverSm(**{name: getattr(p, name) for name, _ in p.body}, tlvs=p.tlvs)
-            for p in parts
-        ]
+        pdus = self.sim.mo_pdus(source_addr, destination_addr, text, reference=reference,
+                                encoding=encoding)
         self._call_soon(self.sim.inject, account or self.account.system_id, pdus, instance)
         return len(pdus)
 

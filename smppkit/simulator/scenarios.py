@@ -29,6 +29,8 @@ FAULT_KINDS: dict[str, str] = {
     "duplicate_receipt": "send every receipt twice",
     "wrong_id_format": "write receipt ids as lower-case hex without padding",
     "outage": "take `instance` down `after` seconds after start, for `delay` seconds",
+    "mo_traffic": "every `delay` seconds send an MO to each account with a receiving bind "
+    "(every third one a long text split with a UDH)",
 }
 
 
@@ -90,6 +92,8 @@ BUILTIN_SCENARIOS: dict[str, Scenario] = {
              Fault("wrong_id_format")),
         _one("smpp1-outage", "SMPP1 goes down 1 s after start for 3 s",
              Fault("outage", "SMPP1", after=1, delay=3.0)),
+        _one("mo-traffic", "an MO every 0.5 s, every third one long (UDH)",
+             Fault("mo_traffic", delay=0.5)),
     )
 }
 

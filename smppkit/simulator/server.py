@@ -44,6 +44,7 @@ from ..pdus import (
     UnsuccessSme,
 )
 from ..session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session, State
+from ..text import to_pdus
 from ..trace import TRACE_FIELDS, concat_info, dump_event, pdu_event
 from ..wire import Tlv
 from .config import PROFILES, Account, InstanceSpec, Outcome, SimConfig, test_number_outcome
@@ -386,6 +387,8 @@ class Simulator:
         for fault in self.scenario.faults:
             if fault.kind == "outage" and fault.instance:
                 self._later(fault.after, self._outage, fault)
+            elif fault.kind == "mo_traffic":
+                self._tasks.append(asyncio.ensure_future(self._mo_traffic(fault)))
         self._tasks.append(asyncio.ensure_future(self._housekeeping()))
 
     async def _listen(self, inst: Instance, port: int, tls_port: int | None = None) -> None:
@@ -830,6 +833,39 @@ class Simulator:
             cluster.queue.setdefault(account, collections.deque()).append(ReceiptJob(account, pdu))
             self.count("mo")
         self._pump(cluster, account)
+
+    @staticmethod
+    def mo_pdus(source_addr: str, destination_addr: str, text: str, *, reference: int = 0,
+                encoding: str = "auto") -> list[DeliverSm]:
+        """An MO message as deliver_sm PDUs (split with an 8-bit-reference UDH when long)."""
+        parts = to_pdus(
+            text, source_addr=source_addr, destination_addr=destination_addr,
+            encoding=encoding, reference=reference, registered_delivery=0,
+        )
+        return [
+            DeliverSm(**{name: getattr(p, name) for name, _ in p.body}, tlvs=p.tlvs)
+            for p in parts
+        ]
+
+    async def _mo_traffic(self, fault: Any) -> None:
+        count = 0
+        while True:
+            await asyncio.sleep(max(fault.delay, 0.01))
+            for name, inst in self.instances.items():
+                if fault.instance not in (None, name) or not inst.up:
+                    continue
+                for account in self.config.accounts:
+                    if not inst.cluster.connections(account.system_id, receiving=True):
+                        continue
+                    count += 1
+                    text = f"MO {count}: reply STOP to opt out"
+                    if count % 3 == 0:
+                        text = f"MO {count}: " + "a long mobile-originated message " * 6
+                    sender = f"4477009001{count % 100:02d}"
+                    self.inject(account.system_id, self.mo_pdus(sender, "smppkit", text,
+                                                                reference=count % 256), name)
+                if fault.instance is None:
+                    break  # one MO per account per tick, on the first live instance
 
     def requeue(self, cluster: Cluster, job: ReceiptJob, why: str) -> None:
         job.note = why

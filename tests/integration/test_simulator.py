@@ -15,7 +15,7 @@ import time
 import pytest
 from simclients import connect_refused, receipt_fields, text_of
 
-from smppkit.codec import encode
+from smppkit.codec import decode, encode
 from smppkit.constants import CommandStatus as S
 from smppkit.constants import MessageState
 from smppkit.pdus import (
@@ -958,3 +958,23 @@ def test_clean_shutdown_leaves_no_thread_or_port(start_sim, raw):
     sim.stop()  # idempotent
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", int(addresses[0].rsplit(":", 1)[1])), timeout=1)
+
+
+def test_mo_traffic_scenario_sends_short_and_long_mo_to_receivers(start_sim, esme):
+    from smppkit.text import reassemble_all
+
+    sim = start_sim(scenario="mo-traffic+healthy")
+    client = esme(sim.address("SMPP1"))
+    client.bind("receiver")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sim.counters.get("mo", 0) < 6:
+        time.sleep(0.05)
+    got = client.collect(6, timeout=5)
+    assert len(got) >= 6
+    trace = [e for e in sim.trace_events() if e["command"] == "deliver_sm"]
+    assert all(e["esm_class"] in (0x00, 0x40) for e in trace)
+    long_parts = [e for e in trace if e["part_total"]]
+    assert long_parts and {e["part_total"] for e in long_parts} == {2}
+    pdus = [decode(bytes.fromhex(e["hex"])) for e in trace]
+    texts = [r.text for r in reassemble_all(pdus)]
+    assert any(t.startswith("MO 3: a long mobile-originated message") for t in texts)
