@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The notebooks start a seeded simulator themselves unless SMPPKIT_SMSC points at a real SMSC.
 lab: $(STAMP)
-	SMPPKIT_LAB=1 $(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
 
 test: $(STAMP)
 	$(BIN)/ruff check smppkit tests benchmarks
