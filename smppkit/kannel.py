@@ -14,6 +14,9 @@ Debian's Kannel 1.4.5 was *seen* to do against the simulator (§5 and the module
 - `sendsms_url` -- the document's test URL, escaped right.
 - `KannelLab` / `run` -- bearerbox + smsbox on free ports against a running simulator, a
   local HTTP listener for dlr-url callbacks, every process stopped by PID.
+- `config_frame`, `findings_frame`, `dlr_lookups`, `KannelLab.receipts` -- the same things
+  as DataFrames with stable columns, for notebooks.
+- `register_cli` -- ``smppkit kannel config|check|run``.
 
 Strategy for running: everything lives in one temporary directory (config, logs, spool);
 nothing listens on anything but 127.0.0.1. Processes are started in the foreground (no
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .meanings import explain_dlr_mask
+from .meanings import DLR_MASK_BITS, explain_dlr_mask
 
 __all__ = [
     "DLR_URL_FIELDS",
@@ -53,10 +56,15 @@ __all__ = [
     "MSG_ID_TYPE_FOR",
     "SentMessage",
     "check_config",
+    "config_frame",
+    "dlr_lookups",
+    "dlr_type_name",
     "explain_dlr_mask",
     "find_kannel",
+    "findings_frame",
     "generate_config",
     "parse_config",
+    "register_cli",
     "run",
     "sendsms_url",
 ]
@@ -95,7 +103,7 @@ MSG_ID_TYPE_FOR: dict[str, int | None] = {
 
 #: Kannel dlr-url escapes the lab asks for, by query key -- Kannel userguide, "dlr-url".
 DLR_URL_FIELDS: dict[str, str] = {
-    "d": "%d",  # DLR type: 1 delivered, 2 failed, 4 buffered, 8 SMSC ack, 16 SMSC reject
+    "d": "%d",  # DLR type: 1 delivered, 2 failed, 4 buffered, 8 SMSC ack, 16 SMSC reject; 34 expired (1.4.5)
     "A": "%A",  # the SMSC reply: ACK/, NACK/0x.../ or the receipt text
     "F": "%F",  # the SMSC's (foreign) message id
     "p": "%p",  # sender (our from)
@@ -107,6 +115,9 @@ DLR_URL_FIELDS: dict[str, str] = {
 }
 
 _LOCAL = ("127.0.0.1",)
+
+#: "2026-11-27 14:12:27 [16800] [6] " -- the start of every Kannel log line.
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[\d+\] \[\d+\] ")
 
 
 # -- generating -----------------------------------------------------------------------------
@@ -370,6 +381,54 @@ def parse_config(text_or_path: str | os.PathLike[str]) -> list[dict[str, str]]:
     ]
 
 
+_SECRET_KEYS = ("password",)
+_MASK = "********"
+
+
+def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = True) -> Any:
+    """A kannel.conf as a table: one row per setting, with the comment line above it.
+
+    Args:
+        text_or_path: the file's text, or a path to it.
+        mask_secrets: show passwords as ``********`` -- except the provider file's
+            ``$placeholders``, which are no secret and show what to replace.
+
+    Returns:
+        A DataFrame with columns ``group`` (the group's kind, e.g. "smsc"), ``key``,
+        ``value`` (unquoted) and ``what`` (the comment block above the line, joined; "" if
+        none). ``group = ...`` lines are rows too, with key "group". Keys after a blank line
+        without a new group are left out, as Kannel ignores them.
+    """
+    import pandas as pd
+
+    rows: list[tuple[str, str, str, str]] = []
+    comments: list[str] = []
+    group: str | None = None
+    for raw in _read(text_or_path).splitlines():
+        line = raw.strip()
+        if not line:
+            group, comments = None, []
+            continue
+        if line.startswith("#"):
+            comments.append(line.lstrip("#").strip())
+            continue
+        m = _KEY_RE.match(line)
+        if not m:
+            comments = []
+            continue
+        key, value = m.group(1).lower(), _unquote(m.group(2))
+        if key == "group":
+            group = value
+        if group is None:
+            comments = []
+            continue
+        if mask_secrets and any(k in key for k in _SECRET_KEYS) and not value.startswith("$"):
+            value = _MASK
+        rows.append((group, key, value, " ".join(c for c in comments if c)))
+        comments = []
+    return pd.DataFrame(rows, columns=["group", "key", "value", "what"])
+
+
 # -- checking -------------------------------------------------------------------------------
 
 
@@ -619,6 +678,81 @@ def check_config(
             ))
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(found, key=lambda f: order.get(f.severity, 3))
+
+
+def findings_frame(findings: Iterable[Finding]) -> Any:
+    """`check_config` findings as a DataFrame: severity, problem, evidence, fix (same order)."""
+    import pandas as pd
+
+    columns = ["severity", "problem", "evidence", "fix"]
+    return pd.DataFrame([[getattr(f, c) for c in columns] for f in findings], columns=columns)
+
+
+def dlr_type_name(d: int | None) -> str:
+    """A dlr-url ``%d`` value in words: its dlr-mask bits' names, e.g. 34 -> "failure+expired".
+
+    The names are those of `smppkit.meanings.DLR_MASK_BITS`; Kannel 1.4.5 reports an EXPIRED
+    receipt as 34 (2+32), measured against the simulator. 0 or None gives "".
+    """
+    if not d:
+        return ""
+    names = [b.name for b in DLR_MASK_BITS if d & b.bit]
+    rest = d & ~sum(b.bit for b in DLR_MASK_BITS)
+    return "+".join(names + ([str(rest)] if rest else []))
+
+
+def dlr_lookups(events: Iterable[Mapping[str, Any]]) -> Any:
+    """How Kannel matched each receipt to a pending message, from bearerbox.log events.
+
+    Kannel stores a pending DLR under the submit_sm_resp id as *it* reads it (msg-id-type)
+    and looks a receipt up under the receipt id as it reads that; the two must be the same
+    string. One row per lookup ("Looking for DLR" at log-level 0), in log order; the
+    "not found" and "Ignoring ... because of mask" lines that follow a lookup in the same
+    thread decide its outcome.
+
+    Args:
+        events: `smppkit.kannel_logs.read_bearerbox_log` events (or `KannelLab.events()[0]`).
+
+    Returns:
+        A DataFrame with columns ``destination_addr``, ``stored_id`` (the pending DLR the
+        receipt matched, else the oldest one still pending for that destination, as Kannel
+        wrote it; "" if none), ``receipt_id`` (the id Kannel looked up), ``d`` (the DLR
+        type, Int64), ``found`` (False when Kannel logged "DLR ... not found") and
+        ``outcome``: "matched", "not found" or "ignored (dlr-mask N)" -- found, then
+        deleted unreported because its type is not in the message's dlr-mask.
+    """
+    import pandas as pd
+
+    pending: dict[str, list[str]] = {}  # destination -> ids stored, oldest first
+    rows: list[dict[str, Any]] = []
+    last: dict[str, dict[str, Any]] = {}  # thread -> its latest lookup
+
+    for e in events:
+        note, dst = e.get("note") or "", e.get("destination_addr") or ""
+        thread = str(e.get("session") or "").rpartition("#")[2]
+        if note.startswith("pending DLR stored"):
+            pending.setdefault(dst, []).append(e["message_id"])
+        elif note.startswith("receipt arrived: looking up"):
+            m = re.search(r"type (\d+)", note)
+            d = int(m.group(1)) if m else None
+            waiting, receipt_id = pending.get(dst, []), e["message_id"]
+            stored = receipt_id if receipt_id in waiting else (waiting[0] if waiting else "")
+            if receipt_id in waiting and d is not None and not d & 4:
+                waiting.remove(receipt_id)  # a final receipt ends the pending DLR
+            row = {"destination_addr": dst, "stored_id": stored, "receipt_id": receipt_id, "d": d,
+                   "found": True, "outcome": "matched"}
+            rows.append(row)
+            last[thread] = row
+        elif note.startswith("DLR not found") and thread in last:
+            last[thread].update(found=False, outcome="not found")
+        elif "(Ignoring DLR message because of mask)" in note and thread in last:
+            m = re.search(r"dlr-mask (-?\d+)", note)
+            last[thread]["outcome"] = f"ignored (dlr-mask {m.group(1) if m else '?'})"
+    columns = ["destination_addr", "stored_id", "receipt_id", "d", "found", "outcome"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["d"] = frame["d"].astype("Int64")
+    frame["found"] = frame["found"].astype(bool)
+    return frame
 
 
 # -- the sendsms URL ------------------------------------------------------------------------
@@ -1080,6 +1214,83 @@ class KannelLab:
         frame["d"] = pd.to_numeric(frame["d"], errors="coerce").astype("Int64")
         return frame
 
+    def receipts(self) -> Any:
+        """The dlr-url callbacks with stable columns only, sorted -- for notebooks and reports.
+
+        No ports, times or ids: ``label``, ``to`` (the receiver, Kannel's %p), ``dlr_mask``
+        (of the send), ``d`` (Int64), ``dlr`` (`dlr_type_name` of d) and ``report``: "stat:X
+        err:N" of a handset receipt, or the SMSC reply "ACK/" / "NACK/0x.../text". Rows are
+        in send order, then SMSC replies, intermediate receipts, final receipts -- not in
+        arrival order, which two links and a threaded listener make vary.
+        """
+        import pandas as pd
+
+        order = {s.label: i for i, s in enumerate(self.sent)}
+        masks = {s.label: s.dlr_mask for s in self.sent}
+        rows = []
+        for r in list(self.dlrs):
+            raw = str(r.get("d", ""))
+            d = int(raw) if raw.isdigit() else None
+            text = r.get("A", "")
+            stat, err = re.search(r"stat:(\S+)", text), re.search(r"err:(\S+)", text)
+            report = f"stat:{stat.group(1)} err:{err.group(1) if err else '?'}" if stat else text
+            phase = 3 if d is None else 0 if d & (8 | 16) else 1 if d & 4 else 2
+            rows.append(((order.get(r.get("label"), len(order)), phase, d or 0, report), {
+                "label": r.get("label"), "to": r.get("p"), "dlr_mask": masks.get(r.get("label")),
+                "d": d, "dlr": dlr_type_name(d), "report": report,
+            }))
+        rows.sort(key=lambda row: row[0])
+        columns = ["label", "to", "dlr_mask", "d", "dlr", "report"]
+        frame = pd.DataFrame([row for _, row in rows], columns=columns)
+        for column in ("dlr_mask", "d"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
+
+    def log_lines(self, *needles: str, which: str = "bearerbox") -> list[str]:
+        """Lines of a log that contain any of `needles` (all lines if none), without the
+        ``date time [pid] [thread]`` prefix: "WARNING: DLR[internal]: DLR from ... not found."."""
+        lines = []
+        for line in self.log_text(which).splitlines():
+            if not needles or any(n in line for n in needles):
+                lines.append(_LOG_PREFIX.sub("", line))
+        return lines
+
+    def wait_for_log(self, *needles: str, n: int = 1, timeout: float = 10.0,
+                     which: str = "bearerbox") -> list[str]:
+        """Wait until at least `n` lines contain one of `needles`; return them (maybe fewer
+        after `timeout`). Kannel logs as it goes, so this is how to wait for a receipt that
+        produces no callback (dlr-mask drops it, or it is "not found")."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.log_lines(*needles, which=which)
+            if len(got) >= n or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.05)
+
+    def dlr_lookups(self) -> Any:
+        """`dlr_lookups` of this lab's bearerbox.log (needs log_level 0, the lab's default)."""
+        from .kannel_logs import read_bearerbox_log
+
+        events, _ = read_bearerbox_log(self.bearerbox_log)
+        return dlr_lookups(events)
+
+    @property
+    def sendsms_base(self) -> str:
+        """scheme://host:port of this lab's sendsms interface."""
+        return f"http://127.0.0.1:{self.sendsms_port}"
+
+    def test_url(self, to: str = "447700900000", text: str = "Hello World", *, dlr_mask: int = 17,
+                 label: str = "test") -> str:
+        """The source document's test URL for this lab, with a dlr-url back to its listener.
+
+        Defaults as in the document (``dlr-mask=17``, ``from=test``, ISO-8859-1); the
+        receiver is the simulator's "delivered" test number.
+        """
+        return sendsms_url(
+            to, text, base=self.sendsms_base, username=self.sendsms_username,
+            password=self.sendsms_password, dlr_mask=dlr_mask, dlr_url=self.dlr_url(label),
+        )
+
     def events(self) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         """bearerbox.log + access.log read by `smppkit.kannel_logs.read_kannel_logs`."""
         from .kannel_logs import read_kannel_logs
@@ -1101,3 +1312,192 @@ def run(target: Any, **options: Any) -> KannelLab:
     Stop it with ``lab.stop()`` or use it in a ``with`` block. See `KannelLab` for options.
     """
     return KannelLab(target, **options).start()
+
+
+# -- command line: smppkit kannel config|check|run --------------------------------------------
+
+
+def _credentials(spec: str) -> tuple[str, str]:
+    """"SYSTEM_ID:PASSWORD"; without ":PASSWORD" the password is asked for (not echoed), which
+    keeps it out of the shell history and the process list."""
+    system_id, sep, password = spec.partition(":")
+    if not system_id:
+        raise ValueError(f"--real-credentials wants SYSTEM_ID:PASSWORD, got {spec!r}")
+    if not sep:
+        import getpass
+
+        password = getpass.getpass(f"SMPP password for {system_id}: ")
+    return system_id, password
+
+
+def _msg_id_type(raw: str) -> int | None | str:
+    if raw in ("auto", "unset"):
+        return None if raw == "unset" else "auto"
+    try:
+        return int(raw, 0)
+    except ValueError:
+        raise ValueError(f"--msg-id-type must be 0-3, 'unset' or 'auto'; got {raw!r}") from None
+
+
+def _build_cli(parser: Any) -> None:
+    sub = parser.add_subparsers(dest="kannel_command", required=True, metavar="{config,check,run}")
+
+    config = sub.add_parser("config", help="print a generated kannel.conf for the provider setup")
+    config.add_argument("--id-format", choices=tuple(MSG_ID_TYPE_FOR), default="nexmo",
+                        help="how the SMSC writes ids; picks msg-id-type (default nexmo: hex resp, "
+                        "decimal receipt -> 0x01)")
+    config.add_argument("--real-credentials", metavar="SYSTEM_ID[:PASSWORD]",
+                        help="your SMPP account instead of $nexmo_user/$nexmo_password "
+                        "(without :PASSWORD it is asked for)")
+    config.add_argument("--smsc", action="append", metavar="NAME=HOST:PORT",
+                        help="one SMPP link (repeatable; default SMPP1 and SMPP2 of the provider)")
+    config.add_argument("--msg-id-type", default="auto", metavar="0-3|unset|auto")
+    config.add_argument("--allow-ip", action="append", metavar="IP",
+                        help="admin/box/user allow-ip entry (repeatable; default 127.0.0.1)")
+    config.add_argument("--throughput", type=float, default=15.0,
+                        help="messages/s per link, 0 for none (default 15: two links = 30/s)")
+    config.add_argument("--account-throughput", type=float, default=30.0, help="quoted in comments")
+    config.add_argument("-o", "--output", metavar="FILE", help="write FILE (mode 0600) instead of stdout")
+
+    check = sub.add_parser("check", help="list the pitfalls of a kannel.conf (exit 1 on errors)")
+    check.add_argument("file", help="the kannel.conf to read")
+    check.add_argument("--account-throughput", type=float, default=30.0, metavar="MSG_PER_S")
+    check.add_argument("--id-format", choices=(*MSG_ID_TYPE_FOR, "string"), default="nexmo")
+    check.add_argument("--remote-host", action="append", default=[], metavar="IP",
+                       help="a host that must reach the admin page, bearerbox and sendsms")
+    check.add_argument("--url", action="append", default=[], metavar="SENDSMS_URL",
+                       help="a sendsms URL you use (its dlr-mask is checked)")
+    check.add_argument("--no-long-texts", action="store_true", help="you never send over 160 characters")
+
+    run_ = sub.add_parser("run", help="simulator + bearerbox + smsbox in the foreground until Ctrl-C")
+    run_.add_argument("--seed", type=int, default=7)
+    run_.add_argument("--dlr-delay", type=float, default=0.5, metavar="SECONDS")
+    run_.add_argument("--id-format", choices=tuple(MSG_ID_TYPE_FOR), default="nexmo")
+    run_.add_argument("--msg-id-type", default="auto", metavar="0-3|unset|auto")
+    run_.add_argument("--throughput", type=float, default=10.0, help="messages/s per link, 0 for none")
+    run_.add_argument("--log-level", type=int, default=0, choices=range(5),
+                      help="Kannel log-level (0 dumps every PDU -- and the bind password)")
+    run_.add_argument("--keep", action="store_true", help="keep the work directory (config and logs)")
+
+
+def _cli_config(args: Any) -> int:
+    import sys
+
+    options: dict[str, Any] = {
+        "id_format": args.id_format,
+        "msg_id_type": _msg_id_type(args.msg_id_type),
+        "throughput": args.throughput or None,
+        "account_throughput": args.account_throughput,
+    }
+    if args.real_credentials:
+        options["system_id"], options["password"] = _credentials(args.real_credentials)
+    if args.allow_ip:
+        options["allow_ips"] = tuple(args.allow_ip)
+    smscs = None
+    if args.smsc:
+        smscs = {}
+        for spec in args.smsc:
+            name, sep, address = spec.partition("=")
+            if not (name and sep and re.fullmatch(r".+:\d+", address)):
+                raise ValueError(f"--smsc wants NAME=HOST:PORT, got {spec!r}")
+            smscs[name] = address
+    text = generate_config(smscs, **options)
+    if args.output:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        print(f"wrote {args.output} (mode 0600: it holds the SMPP password)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cli_check(args: Any) -> int:
+    if not Path(args.file).is_file():
+        raise ValueError(f"no such file: {args.file}")
+    findings = check_config(
+        Path(args.file), args.account_throughput, id_format=args.id_format,
+        remote_hosts=args.remote_host, urls=args.url, long_texts=not args.no_long_texts,
+    )
+    for finding in findings:
+        print(finding)
+    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
+    print(f"{args.file}: {summary or 'no findings'}")
+    return 1 if counts["error"] else 0
+
+
+def _cli_run(args: Any) -> int:
+    from . import simulator
+
+    stop = threading.Event()
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: no signals to catch
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        with simulator.start(seed=args.seed, dlr_delay=args.dlr_delay, id_format=args.id_format) as sim:
+            lab = KannelLab(sim, msg_id_type=_msg_id_type(args.msg_id_type),
+                            throughput=args.throughput or None, log_level=args.log_level, keep=args.keep)
+            try:
+                lab.start()
+            except (RuntimeError, TimeoutError) as exc:
+                print(f"smppkit kannel run: Kannel did not start: {exc}", flush=True)
+                return 1
+            try:
+                _announce(lab, sim)
+                seen = 0
+                while not stop.wait(0.2):
+                    records = list(lab.dlrs)
+                    for r in records[seen:]:
+                        d = int(r["d"]) if str(r.get("d", "")).isdigit() else None
+                        print(f"dlr-url: label={r.get('label')} d={r.get('d')} ({dlr_type_name(d)}) "
+                              f"to={r.get('p')} {r.get('A')}", flush=True)
+                    seen = len(records)
+            finally:
+                pids = dict(lab.pids)
+                codes = lab.stop()
+            done = ", ".join(f"{name} (pid {pids.get(name, '?')}, exit {code})" for name, code in codes.items())
+            print(f"stopped {done}; then the simulator", flush=True)
+            if args.keep:
+                print(f"kept {lab.workdir}", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _announce(lab: KannelLab, sim: Any) -> None:
+    links = ", ".join(f"{name} {state}" for name, state in lab.links().items())
+    lines = [
+        "simulator: " + ", ".join(f"{n} {a}" for n, a in sim.addresses.items())
+        + f" (account {lab.system_id})",
+        f"bearerbox pid {lab.pids.get('bearerbox')}, smsbox pid {lab.pids.get('smsbox')}; links: {links}",
+        f"config and logs: {lab.workdir}",
+        f"admin status: http://127.0.0.1:{lab.admin_port}/status.txt?password={lab.admin_password}",
+        f"dlr-url listener: {lab.dlr_base}",
+        "the source document's test URL (dlr-mask=17):",
+        f"  {lab.test_url()}",
+        "a failure receipt: to=447700900001 (dropped by dlr-mask 17, reported with 19 or 31)",
+        "Ctrl-C or SIGTERM stops smsbox, bearerbox and the simulator.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _cli(args: Any) -> int:
+    import sys
+
+    handler = {"config": _cli_config, "check": _cli_check, "run": _cli_run}[args.kannel_command]
+    try:
+        return handler(args)
+    except KannelNotInstalled as exc:
+        print(f"smppkit kannel {args.kannel_command}: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:
+        print(f"smppkit kannel {args.kannel_command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def register_cli(register: Any) -> None:
+    """Add ``smppkit kannel config|check|run`` (called by `smppkit.cli`)."""
+    register("kannel", "generate, check and run a kannel.conf against the simulator", _build_cli, _cli)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DELIVER_SM_RESP_RETRY",
     "DLR_MASK_BITS",
+    "KANNEL_145_REGISTERED_DELIVERY",
     "RECEIPT_ERRORS",
     "REGISTERED_DELIVERY",
     "STATS",
@@ -44,6 +45,7 @@ __all__ = [
     "explain_receipt_err",
     "explain_registered_delivery",
     "kannel_dlr_type",
+    "kannel_registered_delivery",
     "receipt_err_frame",
     "registered_delivery_frame",
     "stat_frame",
@@ -278,7 +280,10 @@ class DlrBit(NamedTuple):
     receipt_kind: str
 
 
-# Bits 1-16 from the Kannel 1.4.4 userguide (dlr-mask); 32 from trunk dlr.h (smpp-facts §2.3).
+# Bits 1-16 from the Kannel 1.4.4 userguide (dlr-mask). Bit 32 is not in the userguide;
+# what it does was measured with Debian Kannel 1.4.5 against the smppkit simulator: alone it
+# asks for registered_delivery 2, and it lets EXPIRED receipts through, which 1.4.5 reports
+# to the dlr-url as %d=34 (2+32); an UNDELIV receipt (%d=2) is still dropped without bit 2.
 DLR_MASK_BITS: tuple[DlrBit, ...] = (
     DlrBit(1, "success", "delivered to phone", "handset receipts with stat DELIVRD"),
     DlrBit(
@@ -287,7 +292,12 @@ DLR_MASK_BITS: tuple[DlrBit, ...] = (
         "not delivered to phone",
         "handset receipts with a failure stat (UNDELIV, EXPIRED, REJECTD, DELETED, UNKNOWN)",
     ),
-    DlrBit(4, "buffered", "queued on SMSC", "intermediate receipts (ACCEPTD, ENROUTE)"),
+    DlrBit(
+        4,
+        "buffered",
+        "queued on SMSC",
+        "intermediate receipts (ACCEPTD, ENROUTE), asked for with registered_delivery 0x10",
+    ),
     DlrBit(8, "smsc_success", "delivered to SMSC", "SMSC acks: submit_sm_resp OK (ACK/)"),
     DlrBit(
         16,
@@ -295,7 +305,7 @@ DLR_MASK_BITS: tuple[DlrBit, ...] = (
         "not delivered to SMSC",
         "SMSC rejections: submit_sm_resp errors such as 0x58 (NACK/0x...)",
     ),
-    DlrBit(32, "intermediate", "intermediate", "intermediate notifications (Kannel trunk only)"),
+    DlrBit(32, "expired", "expired (1.4.5, not in the userguide)", "EXPIRED receipts (Kannel 1.4.5: %d=34)"),
 )
 
 
@@ -310,21 +320,47 @@ class DlrMaskExplanation:
     warnings: tuple[str, ...]
 
     def __str__(self) -> str:
-        lines = [f"dlr-mask {self.mask} (registered_delivery={self.registered_delivery})"]
+        lines = [f"dlr-mask {self.mask} (registered_delivery=0x{self.registered_delivery:02X})"]
         lines += [f"  delivered: {kind}" for kind in self.delivered]
         lines += [f"  dropped:   {kind}" for kind in self.dropped]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
+#: registered_delivery that Kannel puts in the submit_sm for a dlr-mask, measured with
+#: Debian Kannel 1.4.5 against the smppkit simulator (the simulator's trace of each
+#: submit_sm; re-checked by tests/integration/test_kannel_live.py). 1.4.5 differs from the
+#: 1.4.4 userguide and from trunk: bit 4 (queued on SMSC) adds 0x10, the SMPP intermediate
+#: notification, and bit 32 counts as a failure bit.
+KANNEL_145_REGISTERED_DELIVERY: dict[int, int] = {
+    1: 0x01, 2: 0x02, 3: 0x01, 4: 0x10, 5: 0x11, 8: 0x00, 16: 0x00,
+    17: 0x01, 19: 0x01, 31: 0x11, 32: 0x02, 33: 0x01, 63: 0x11,
+}
+
+
+def kannel_registered_delivery(mask: int) -> int:
+    """The registered_delivery Kannel 1.4.5 sends for a dlr-mask (see `explain_dlr_mask`)."""
+    if mask & 1:
+        rd = 0x01  # receipt on success or failure
+    elif mask & (2 | 32):
+        rd = 0x02  # receipt on failure only
+    else:
+        rd = 0x00
+    if mask & 4:
+        rd |= 0x10  # "intermediate notification requested" -- SMPP v3.4 §5.2.17
+    return rd
+
+
 def explain_dlr_mask(mask: int) -> DlrMaskExplanation:
     """Which receipt kinds a Kannel dlr-mask reports, which it drops, and the traps.
 
-    Kannel sets registered_delivery from the mask: 2 when bit 2 is set without bit 1,
-    else 1 when bit 1 or 2 is set, plus 16 for bit 32 (smsc_smpp.c). A receipt whose kind
-    is not in the mask is still requested and received, then "Ignoring DLR message
-    because of mask" -- so 17 (1+16, the mask in the provider's test URL) never shows a
-    failed delivery. Use 19 (1+2+16) or 31.
+    The registered_delivery Kannel asks for was measured with Debian Kannel 1.4.5 against
+    the smppkit simulator (`KANNEL_145_REGISTERED_DELIVERY`): 0x01 when bit 1 is set, else
+    0x02 when bit 2 or 32 is set, else 0; plus 0x10 (intermediate notification) for bit 4
+    "queued on SMSC". So 17 -> 0x01, 19 -> 0x01, 5 and 31 -> 0x11, 32 -> 0x02, 16 -> 0.
+    A receipt whose kind is not in the mask is still requested and received, then
+    "Ignoring DLR message because of mask type=2 dlr->mask=17" -- so 17 (1+16, the mask in
+    the provider's test URL) never shows a failed delivery. Use 19 (1+2+16) or 31.
 
     Args:
         mask: the dlr-mask value, 0-63.
@@ -339,36 +375,36 @@ def explain_dlr_mask(mask: int) -> DlrMaskExplanation:
         raise ValueError(f"dlr-mask must be 0-63 (bits 1, 2, 4, 8, 16, 32), got {mask}")
     delivered = tuple(b.receipt_kind for b in DLR_MASK_BITS if mask & b.bit)
     dropped = tuple(b.receipt_kind for b in DLR_MASK_BITS if not mask & b.bit)
-    if mask & 2 and not mask & 1:
-        rd = 2
-    elif mask & 3:
-        rd = 1
-    else:
-        rd = 0
-    if mask & 32:
-        rd += 16
+    rd = kannel_registered_delivery(mask)
     warnings = []
     if mask == 0:
         warnings.append("no delivery reports at all")
     if mask & 1 and not mask & 2:
         warnings.append(
             "failure receipts are dropped: Kannel asks for receipts on success or failure "
-            "(registered_delivery=1) but ignores and deletes UNDELIV/EXPIRED/REJECTD ones "
-            f"('Ignoring DLR message because of mask'), so a failed message looks pending "
-            f"forever; use {mask | 2} ({_bits(mask | 2)}); 19 or 31 are the usual fixes"
+            "(registered_delivery=1) but ignores and deletes UNDELIV/REJECTD ones "
+            f"('Ignoring DLR message because of mask type=2 dlr->mask={mask}'"
+            + (", only EXPIRED gets through bit 32" if mask & 32 else "")
+            + f"), so a failed message looks pending forever; use {mask | 2} "
+            f"({_bits(mask | 2)}); 19 or 31 are the usual fixes"
         )
-    if mask & 2 and not mask & 1:
+    if rd & 0x03 == 2:
         warnings.append(
             "registered_delivery=2 (failure only): a DELIVRD receipt is never requested, "
             "so delivered and lost messages look the same"
+            + ("; without bit 2 only EXPIRED failures (%d=34) get through" if not mask & 2 else "")
         )
-    if mask and not mask & 3:
-        warnings.append(
-            "no handset receipt is requested (registered_delivery=0): only SMSC-level "
-            "reports (bits 8/16) can arrive"
-        )
-    if mask & 32:
-        warnings.append("bit 32 (intermediate) exists only in Kannel trunk; 1.4.x ignores it")
+    if mask and not rd & 0x03:
+        if rd & 0x10:
+            warnings.append(
+                "only intermediate notifications are requested (registered_delivery=0x10): "
+                "no final handset receipt (DELIVRD/UNDELIV) will come"
+            )
+        else:
+            warnings.append(
+                "no handset receipt is requested (registered_delivery=0): only SMSC-level "
+                "reports (bits 8/16) can arrive"
+            )
     return DlrMaskExplanation(mask, delivered, dropped, rd, tuple(warnings))
 
 

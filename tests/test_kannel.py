@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from smppkit import kannel
+from smppkit.cli import main
 from smppkit.kannel import (
     MSG_ID_TYPE_FOR,
     Finding,
@@ -345,3 +346,164 @@ def test_missing_kannel_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(kannel.KannelNotInstalled, match="apt-get install kannel") as info:
         kannel.KannelLab({"SMPP1": "127.0.0.1:1"})
     assert "\n" not in str(info.value)
+
+
+# -- tables for notebooks ------------------------------------------------------------------------
+
+
+def test_config_frame_has_one_row_per_setting_with_its_comment() -> None:
+    frame = kannel.config_frame(good_config())
+    assert list(frame.columns) == ["group", "key", "value", "what"]
+    keys = sum(1 for line in good_config().splitlines() if " = " in line and not line.startswith("#"))
+    assert len(frame) == keys
+    smsc = frame[frame.group == "smsc"].set_index("key")
+    assert smsc.loc["msg-id-type", "value"].tolist() == ["0x01", "0x01"]
+    assert "resp id in hex" in smsc.loc["msg-id-type", "what"].iloc[0]
+    assert set(smsc.loc["smsc-password", "value"]) == {"********"}  # masked
+    assert set(kannel.config_frame(good_config(), mask_secrets=False).query("key == 'smsc-password'").value) == {"pw"}
+    placeholders = kannel.config_frame(generate_config()).query("key == 'smsc-password'")
+    assert set(placeholders.value) == {"$nexmo_password"}  # no secret: shows what to replace
+
+
+def test_config_frame_follows_kannel_grouping(tmp_path: Path) -> None:
+    path = tmp_path / "kannel.conf"
+    path.write_text('# the core\ngroup = core\n# port\nadmin-port = 13000\n\nlost = "yes"\ngroup = smsbox\n')
+    frame = kannel.config_frame(path)
+    assert frame.values.tolist() == [
+        ["core", "group", "core", "the core"],
+        ["core", "admin-port", "13000", "port"],
+        ["smsbox", "group", "smsbox", ""],
+    ]
+
+
+def test_findings_frame_keeps_order_and_fields() -> None:
+    findings = check_config(good_config(msg_id_type=None, throughput=None))
+    frame = kannel.findings_frame(findings)
+    assert list(frame.columns) == ["severity", "problem", "evidence", "fix"]
+    assert frame.severity.tolist() == [f.severity for f in findings]
+    assert kannel.findings_frame([]).empty
+
+
+@pytest.mark.parametrize(("d", "name"), [(1, "success"), (2, "failure"), (34, "failure+expired"),
+                                         (8, "smsc_success"), (16, "smsc_reject"), (0, ""), (None, ""),
+                                         (65, "success+64")])
+def test_dlr_type_name(d: int | None, name: str) -> None:
+    assert kannel.dlr_type_name(d) == name
+
+
+def test_dlr_lookups_show_the_hex_stored_id_against_the_decimal_receipt_id() -> None:
+    events, _ = read_bearerbox_log(DATA / "bearerbox-dlr-not-found.log")
+    lost = kannel.dlr_lookups(events)
+    assert lost.values.tolist() == [
+        ["447700900000", "0B00000700000001", "792633564481978369", 1, False, "not found"],
+        ["447700900001", "0B00000700000002", "792633564481978370", 2, False, "not found"],
+    ]
+    assert str(lost.d.dtype) == "Int64" and lost.found.dtype == bool
+    events, _ = read_bearerbox_log(DATA / "bearerbox-receipts.log")
+    matched = kannel.dlr_lookups(events)
+    assert len(matched) >= 3 and matched.found.all()
+    assert (matched.stored_id == matched.receipt_id).all()  # msg-id-type 0x01: both decimal
+    assert set(matched.outcome) == {"matched"}
+    events, _ = read_bearerbox_log(DATA / "bearerbox-mask17.log")
+    masked = kannel.dlr_lookups(events)
+    assert masked.outcome.tolist() == ["matched", "ignored (dlr-mask 17)"] and masked.found.all()
+    assert kannel.dlr_lookups([]).empty
+
+
+def _fake_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> kannel.KannelLab:
+    monkeypatch.setattr(kannel, "find_kannel", lambda: ("/bin/true", "/bin/true"))
+    return kannel.KannelLab(SMSCS, workdir=tmp_path)
+
+
+def test_receipts_are_stable_and_sorted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lab = _fake_lab(monkeypatch, tmp_path)
+    for label, to, mask in (("m1", "447700900001", 31), ("m2", "447700900000", 17)):
+        lab.sent.append(kannel.SentMessage(label, to, "x", mask, "url", 202, "0: Accepted for delivery"))
+    receipt = "id:7926 sub:001 dlvrd:000 submit date:2601010000 done date:2601010000 stat:{} err:{} text:x"
+    # arrival order scrambled, as two links and a threaded listener make it
+    lab.dlrs += [
+        {"received": 3.0, "label": "m2", "d": "1", "p": "447700900000", "A": receipt.format("DELIVRD", "000")},
+        {"received": 2.0, "label": "m1", "d": "2", "p": "447700900001", "A": receipt.format("UNDELIV", "001")},
+        {"received": 1.0, "label": "m1", "d": "4", "p": "447700900001", "A": receipt.format("ACCEPTD", "000")},
+        {"received": 0.0, "label": "m1", "d": "8", "p": "447700900001", "A": "ACK/"},
+    ]
+    frame = lab.receipts()
+    assert list(frame.columns) == ["label", "to", "dlr_mask", "d", "dlr", "report"]
+    assert frame[["label", "d", "dlr", "report"]].values.tolist() == [
+        ["m1", 8, "smsc_success", "ACK/"],
+        ["m1", 4, "buffered", "stat:ACCEPTD err:000"],
+        ["m1", 2, "failure", "stat:UNDELIV err:001"],
+        ["m2", 1, "success", "stat:DELIVRD err:000"],
+    ]
+    assert frame.dlr_mask.tolist() == [31, 31, 31, 17] and str(frame.d.dtype) == "Int64"
+
+
+def test_log_lines_drop_the_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    lab = _fake_lab(monkeypatch, tmp_path)
+    lab.bearerbox_log.write_text((DATA / "bearerbox-mask17.log").read_text())
+    assert lab.log_lines("because of mask") == [
+        "DEBUG: DLR[internal]: Ignoring DLR message because of mask type=2 dlr->mask=17"
+    ]
+    assert lab.wait_for_log("no such line", timeout=0.1) == []
+    assert len(lab.log_lines()) == len(lab.log_text().splitlines())
+
+
+# -- smppkit kannel (the command line) -------------------------------------------------------------
+
+
+def test_cli_config_prints_placeholders_or_real_credentials(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kannel", "config"]) == 0
+    text = capsys.readouterr().out
+    assert text == generate_config()
+    assert main(["kannel", "config", "--id-format", "hex", "--real-credentials", "acme:s3cret",
+                 "--smsc", "A=127.0.0.1:2775", "--allow-ip", "127.0.0.1", "--allow-ip", "10.0.0.*"]) == 0
+    (smsc,) = [g for g in parse_config(capsys.readouterr().out) if g["group"] == "smsc"]
+    assert (smsc["smsc-username"], smsc["smsc-password"], smsc["msg-id-type"]) == ("acme", "s3cret", "0x03")
+    assert (smsc["smsc-admin-id"], smsc["host"], smsc["port"]) == ("A", "127.0.0.1", "2775")
+
+
+def test_cli_config_asks_for_a_missing_password_and_writes_a_private_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import getpass
+
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: "typed")
+    out = tmp_path / "kannel.conf"
+    assert main(["kannel", "config", "--real-credentials", "acme", "--msg-id-type", "unset", "-o", str(out)]) == 0
+    assert "mode 0600" in capsys.readouterr().err
+    assert out.stat().st_mode & 0o777 == 0o600
+    smsc = parse_config(out)[1]
+    assert smsc["smsc-password"] == "typed" and "msg-id-type" not in smsc
+
+
+@pytest.mark.parametrize("argv", [["--smsc", "nohostport"], ["--msg-id-type", "9"], ["--msg-id-type", "x"],
+                                  ["--real-credentials", ":pw"]])
+def test_cli_config_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kannel", "config", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smppkit kannel config: ") and err.count("\n") == 1
+
+
+def test_cli_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kannel", "check", str(DATA / "kannel.conf")]) == 0
+    assert capsys.readouterr().out.endswith("kannel.conf: no findings\n")
+    assert main(["kannel", "check", str(DATA / "kannel-msg-id-type-unset.conf")]) == 1
+    out = capsys.readouterr().out
+    assert out.count("[error]") == 2 and out.endswith(": 2 errors\n")
+    warn = tmp_path / "warn.conf"
+    warn.write_text(good_config())
+    assert main(["kannel", "check", str(warn), "--url", sendsms_url("1", "x", dlr_mask=17)]) == 0
+    assert capsys.readouterr().out.endswith(": 1 warning\n")
+    assert main(["kannel", "check", str(warn), "--remote-host", "10.0.0.5"]) == 1
+    assert main(["kannel", "check", str(tmp_path / "missing.conf")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_run_without_kannel_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(kannel.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kannel.os, "access", lambda path, mode: False)
+    assert main(["kannel", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install kannel" in err and err.count("\n") == 1

@@ -8,6 +8,7 @@ from smppkit.constants import CommandStatus, MessageState
 from smppkit.meanings import (
     DELIVER_SM_RESP_RETRY,
     DLR_MASK_BITS,
+    KANNEL_145_REGISTERED_DELIVERY,
     RECEIPT_ERRORS,
     STATS,
     command_status_frame,
@@ -18,6 +19,7 @@ from smppkit.meanings import (
     explain_receipt_err,
     explain_registered_delivery,
     kannel_dlr_type,
+    kannel_registered_delivery,
     receipt_err_frame,
     registered_delivery_frame,
     stat_frame,
@@ -120,12 +122,26 @@ def test_mask_17_drops_failures_and_says_so():
     assert "warning: failure receipts are dropped" in str(e)
 
 
-@pytest.mark.parametrize("mask", [19, 31])
-def test_masks_19_and_31_show_failures(mask):
+@pytest.mark.parametrize(("mask", "rd"), [(19, 0x01), (31, 0x11)])
+def test_masks_19_and_31_show_failures(mask, rd):
     e = explain_dlr_mask(mask)
     assert e.warnings == ()
     assert DLR_MASK_BITS[1].receipt_kind in e.delivered
-    assert e.registered_delivery == 1
+    assert e.registered_delivery == rd
+
+
+@pytest.mark.parametrize("mask", sorted(KANNEL_145_REGISTERED_DELIVERY))
+def test_registered_delivery_is_what_kannel_145_was_measured_sending(mask):
+    # measured with Debian Kannel 1.4.5 against the smppkit simulator (the submit_sm trace)
+    expected = KANNEL_145_REGISTERED_DELIVERY[mask]
+    assert kannel_registered_delivery(mask) == expected
+    assert explain_dlr_mask(mask).registered_delivery == expected
+
+
+def test_the_measured_masks_the_fix_was_about():
+    # bit 4 "queued on SMSC" adds 0x10; bit 32 is used by 1.4.5 (a failure bit), not trunk-only
+    assert [explain_dlr_mask(m).registered_delivery for m in (5, 31, 32, 16)] == [0x11, 0x11, 2, 0]
+    assert str(explain_dlr_mask(31)).startswith("dlr-mask 31 (registered_delivery=0x11)")
 
 
 @pytest.mark.parametrize(
@@ -133,10 +149,14 @@ def test_masks_19_and_31_show_failures(mask):
     [
         (0, 0, "no delivery reports at all"),
         (2, 2, "registered_delivery=2 (failure only)"),
+        (32, 2, "only EXPIRED failures (%d=34) get through"),
+        (4, 0x10, "only intermediate notifications are requested"),
         (8, 0, "no handset receipt is requested"),
+        (16, 0, "no handset receipt is requested"),
         (24, 0, "no handset receipt is requested"),
-        (33, 17, "bit 32 (intermediate) exists only in Kannel trunk"),
+        (33, 1, "only EXPIRED gets through bit 32"),
         (1, 1, "use 3 (1+2)"),
+        (17, 1, "dlr->mask=17"),
     ],
 )
 def test_dlr_mask_registered_delivery_and_warnings(mask, rd, warning):
@@ -144,6 +164,11 @@ def test_dlr_mask_registered_delivery_and_warnings(mask, rd, warning):
     assert e.registered_delivery == rd
     assert any(warning in w for w in e.warnings), e.warnings
     assert len(e.delivered) + len(e.dropped) == len(DLR_MASK_BITS)
+
+
+def test_no_mask_claims_bit_32_is_trunk_only():
+    assert not any("trunk" in w for m in range(64) for w in explain_dlr_mask(m).warnings)
+    assert "trunk" not in " ".join(b.receipt_kind for b in DLR_MASK_BITS)
 
 
 @pytest.mark.parametrize("mask", [-1, 64, 255])
@@ -193,7 +218,8 @@ def test_kannel_masks_and_registered_delivery_agree():
         "failure only"
         in explain_registered_delivery(explain_dlr_mask(2).registered_delivery).receipt
     )
-    assert explain_registered_delivery(explain_dlr_mask(33).registered_delivery).intermediate
+    assert explain_registered_delivery(explain_dlr_mask(5).registered_delivery).intermediate
+    assert not explain_registered_delivery(explain_dlr_mask(33).registered_delivery).intermediate
 
 
 # --- DataFrames ---------------------------------------------------------------------------

@@ -201,3 +201,89 @@ def test_throughput_above_the_account_limit_is_throttled_and_resent() -> None:
         ]
         assert len(refused) == counters["throttled"]
         assert "0x00000058 (Throttling error)" in lab.log_text()
+
+
+# -- registered_delivery per dlr-mask (the table in smppkit.meanings) ----------------------------
+
+
+def test_registered_delivery_per_dlr_mask_is_what_meanings_says(
+    lab: KannelLab, sim: smppkit.simulator.SimulatorHandle
+) -> None:
+    from smppkit.meanings import KANNEL_145_REGISTERED_DELIVERY, explain_dlr_mask
+
+    got = {}
+    for mask in sorted(KANNEL_145_REGISTERED_DELIVERY):
+        sim.clear_trace()
+        lab.send(NO_RECEIPT, f"rd for mask {mask}", dlr_mask=mask)
+        trace = wait_until(
+            lambda: (t := sim.trace())[t.command == "submit_sm"].registered_delivery.tolist()
+        )
+        assert len(trace) == 1, (mask, trace)
+        got[mask] = trace[0]
+    assert got == KANNEL_145_REGISTERED_DELIVERY
+    assert all(explain_dlr_mask(m).registered_delivery == rd for m, rd in got.items())
+
+
+# -- the helpers the notebook uses --------------------------------------------------------------
+
+
+def test_receipts_log_lines_and_lookups_live(lab: KannelLab) -> None:
+    url = lab.test_url()
+    assert url.startswith(f"{lab.sendsms_base}/cgi-bin/sendsms?username=lab&password=lab-pass&to=447700900000")
+    assert "&dlr-mask=17&dlr-url=" in url
+    masked = lab.send(UNDELIV, "17 drops me", dlr_mask=17)
+    assert lab.wait_for_log("because of mask type=2 dlr->mask=17")
+    wide = lab.send(UNDELIV, "31 shows me", dlr_mask=31)
+    assert len(lab.wait_for_dlrs(3, label=wide.label)) == 3
+    frame = lab.receipts()
+    assert masked.label not in set(frame.label)
+    rows = frame[frame.label == wide.label]
+    assert rows[["d", "dlr"]].values.tolist() == [[8, "smsc_success"], [4, "buffered"], [2, "failure"]]
+    assert rows.report.tolist()[-1] == "stat:UNDELIV err:001"
+    lookups = lab.dlr_lookups()
+    assert lookups.found.all() and (lookups.stored_id == lookups.receipt_id).all()
+    assert "ignored (dlr-mask 17)" in set(lookups.outcome)
+
+
+# -- smppkit kannel run ----------------------------------------------------------------------------
+
+
+def test_cli_run_prints_the_urls_reports_callbacks_and_stops_on_sigterm() -> None:
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smppkit", "kannel", "run", "--dlr-delay", "0.05"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        text = "".join(lines)
+        assert "links: SMPP1 online, SMPP2 online" in text, text
+        assert "dlr-url listener: http://127.0.0.1:" in text
+        url = lines[lines.index("the source document's test URL (dlr-mask=17):\n") + 1].strip()
+        assert "dlr-mask=17" in url
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.read().decode().strip() == "0: Accepted for delivery"
+        callback = proc.stdout.readline()
+        assert callback.startswith("dlr-url: label=test d=1 (success) to=447700900000 id:"), callback
+        pids = [int(p) for p in __import__("re").findall(r"(?:bearerbox|smsbox) pid (\d+)", text)]
+        assert len(pids) == 2
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=20)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert rest.startswith("stopped smsbox (pid ") and "exit 0" in rest
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
