@@ -1,0 +1,589 @@
+"""Analyses of an event table: pure functions DataFrame -> DataFrame.
+
+Strategy: every function takes the table `smppkit.logs.read` returns (`logs.SCHEMA`) and
+returns a new DataFrame; nothing is modified in place and nothing is printed or plotted.
+All work is vectorised (groupby, merge_asof) so a million events take seconds.
+
+Two matchings underlie most analyses:
+
+- request -> response: same ``session`` and ``sequence``, the response's command being the
+  request's plus ``_resp`` (or ``generic_nack``), the first response at or after the
+  request; if two requests share a response, the later request keeps it.
+- submit -> receipt: the submit_sm_resp ``message_id`` against the receipt's id (the
+  receipted_message_id TLV or the text's ``id:``), tried in this order, each receipt
+  matching at most one submit -- see `receipt_match`:
+
+  ============== ===============================================================
+  id_match       rule
+  ============== ===============================================================
+  exact          equal after stripping spaces and lower-casing
+  same-number    equal as hex numbers (zero padding or case differ)
+  hex-to-decimal resp id read as hex == receipt id read as decimal ("1a" ~ "26")
+  decimal-to-hex resp id read as decimal == receipt id read as hex ("26" ~ "1a")
+  ============== ===============================================================
+
+  The last two rules can pair unrelated messages when ids are short numbers (resp "10"
+  and another message's receipt "16"): they only run on what the earlier rules left, and
+  the ``id_match`` column says which rule paired each receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .constants import CommandStatus, MessageState, describe_status
+
+__all__ = [
+    "classify",
+    "error_distribution",
+    "latency_percentiles",
+    "part_outcomes",
+    "receipt_latency",
+    "receipt_match",
+    "response_latency",
+    "throttle_rate",
+    "throughput",
+    "window_occupancy",
+]
+
+#: Requests an ESME sends and an SMSC counts against the window.
+ESME_REQUESTS = ("submit_sm", "submit_multi", "data_sm", "query_sm", "cancel_sm", "replace_sm")
+_SUBMITS = ("submit_sm", "submit_multi", "data_sm")
+_THROTTLED = int(CommandStatus.ESME_RTHROTTLED)
+_RECEIPT_TYPES = (0x04, 0x08, 0x20)  # esm_class bits 5-2 -- SMPP v3.4 §5.2.12
+
+
+def _per_value(col: pd.Series, fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """fn applied once per distinct value of a low-cardinality column (NA -> NA result)."""
+    codes, uniques = pd.factorize(col)
+    out = np.array([fn(u) for u in np.asarray(uniques, dtype=object)] + [None], dtype=object)
+    return out[codes]
+
+
+def _is_response(df: pd.DataFrame) -> pd.Series:
+    flags = _per_value(df["command"], lambda c: c.endswith("_resp") or c == "generic_nack")
+    return pd.Series(flags.astype(bool), index=df.index)
+
+
+def _is_receipt(df: pd.DataFrame) -> pd.Series:
+    msg = _per_value(df["command"], lambda c: c in ("deliver_sm", "data_sm")).astype(bool)
+    typ = (df["esm_class"] & 0x3C).isin(_RECEIPT_TYPES).fillna(False).to_numpy(dtype=bool)
+    stat = df["receipt_stat"].notna().to_numpy()
+    return pd.Series(msg & (typ | stat), index=df.index)
+
+
+def classify(df: pd.DataFrame) -> pd.Series:
+    """Kind of each event: "submit", "submit_resp", "receipt", "mo", "deliver_resp", or the
+    command name for anything else (enquire_link, bind_transceiver, ...)."""
+    names = {"submit_sm": "submit", "submit_multi": "submit", "submit_sm_resp": "submit_resp",
+             "submit_multi_resp": "submit_resp", "deliver_sm": "mo",
+             "deliver_sm_resp": "deliver_resp"}
+    kind = _per_value(df["command"], lambda c: names.get(c, c))
+    kind[_is_receipt(df).to_numpy()] = "receipt"
+    return pd.Series(kind, index=df.index, name="kind").astype("string")
+
+
+def _seconds(freq: str) -> float:
+    return pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).total_seconds()
+
+
+def _bins(counts: pd.DataFrame | pd.Series, freq: str) -> pd.DataFrame | pd.Series:
+    """Reindex to every bin from the first to the last (empty bins become 0)."""
+    if len(counts) == 0:
+        return counts
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq, name="time")
+    return counts.reindex(full, fill_value=0)
+
+
+# --- throughput -------------------------------------------------------------------------
+
+
+def throughput(df: pd.DataFrame, freq: str = "1s", by: str | Sequence[str] = ("command",)
+               ) -> pd.DataFrame:
+    """Events per time bin.
+
+    Args:
+        df: an event table.
+        freq: bin width, a pandas frequency ("1s", "1min").
+        by: column(s) to split by, e.g. "command", ("instance", "kind"); "kind" is
+            computed with `classify` when the table has no such column.
+
+    Returns:
+        Counts per bin (not per second): index ``time`` (bin start, UTC, every bin from
+        the first to the last event), one column per group (a MultiIndex for several
+        `by` columns, a single ``events`` column for ``by=()``).
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    work = df.loc[df["time"].notna(), ["time", *[b for b in by if b in df]]]
+    if "kind" in by and "kind" not in df:
+        work = work.assign(kind=classify(df.loc[work.index]))
+    if not by:
+        counts = work.groupby(pd.Grouper(key="time", freq=freq)).size()
+        return _bins(counts, freq).to_frame("events")
+    counts = work.groupby([pd.Grouper(key="time", freq=freq), *by], observed=True).size()
+    wide = counts.unstack(by, fill_value=0)
+    wide.index.name = "time"
+    return _bins(wide, freq)
+
+
+# --- request/response pairs -------------------------------------------------------------
+
+
+def _pairs(df: pd.DataFrame, commands: Iterable[str] | None) -> pd.DataFrame:
+    """Requests (index = their row labels in df) with resp_row, resp_time."""
+    resp_mask = _is_response(df)
+    usable = df["time"].notna() & df["sequence"].notna() & df["command"].notna()
+    req = df.loc[~resp_mask & usable]
+    if commands is not None:
+        req = req.loc[req["command"].isin(list(commands))]
+    resp = df.loc[resp_mask & usable]
+    left = pd.DataFrame({
+        "time": req["time"].array,
+        "session": req["session"].fillna("").to_numpy(dtype=object),
+        "sequence": req["sequence"].to_numpy(dtype="int64"),
+        "command": req["command"].to_numpy(dtype=object),
+        "row": req.index.to_numpy(),
+    }).sort_values("time", kind="stable")
+    right = pd.DataFrame({
+        "resp_time": resp["time"].array,
+        "session": resp["session"].fillna("").to_numpy(dtype=object),
+        "sequence": resp["sequence"].to_numpy(dtype="int64"),
+        "command": _per_value(resp["command"], lambda c: c.removesuffix("_resp")),
+        "resp_row": resp.index.to_numpy(),
+    }).sort_values("resp_time", kind="stable")
+    m = _asof(left, right, ["session", "sequence", "command"])
+    nack = right.loc[right["command"] == "generic_nack"].drop(columns="command")
+    todo = m["resp_row"].isna()
+    if todo.any() and len(nack):
+        again = _asof(left.loc[todo.to_numpy()], nack, ["session", "sequence"])
+        m.loc[todo, ["resp_row", "resp_time"]] = again[["resp_row", "resp_time"]].to_numpy()
+    return m.set_index("row").sort_index()
+
+
+def _asof(left: pd.DataFrame, right: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    if len(left) == 0 or len(right) == 0:
+        out = left.copy()
+        out["resp_time"] = pd.Series(pd.NaT, index=out.index, dtype=left["time"].dtype)
+        out["resp_row"] = np.nan
+        return out.reset_index(drop=True)
+    m = pd.merge_asof(left, right, left_on="time", right_on="resp_time", by=by,
+                      direction="forward", allow_exact_matches=True)
+    # a response answers the latest of the requests that share it
+    dup = m["resp_row"].notna() & m["resp_row"].duplicated(keep="last")
+    m.loc[dup, "resp_row"] = np.nan
+    m.loc[dup, "resp_time"] = pd.NaT
+    return m
+
+
+def response_latency(df: pd.DataFrame, commands: Iterable[str] | None = ("submit_sm",)
+                     ) -> pd.DataFrame:
+    """Request -> response time of each request.
+
+    Args:
+        df: an event table.
+        commands: request commands to include; None for every request.
+
+    Returns:
+        One row per request: ``time``, ``session``, ``instance``, ``command``,
+        ``sequence``, ``destination_addr``, ``resp_time``, ``latency`` (seconds, NaN when
+        unanswered) and the response's ``command_status``, ``command_status_name`` and
+        ``message_id``.
+    """
+    p = _pairs(df, commands)
+    req = df.loc[p.index]
+    out = pd.DataFrame({
+        "time": req["time"],
+        "session": req["session"],
+        "instance": req["instance"],
+        "command": req["command"],
+        "sequence": req["sequence"],
+        "destination_addr": req["destination_addr"],
+        "resp_time": p["resp_time"].astype(df["time"].dtype),
+    })
+    out["latency"] = (out["resp_time"] - out["time"]).dt.total_seconds()
+    rows = p["resp_row"]
+    answered = rows.notna().to_numpy()
+    for col in ("command_status", "command_status_name", "message_id"):
+        values = pd.Series(pd.NA, index=out.index, dtype=df[col].dtype)
+        if answered.any():
+            values.iloc[answered] = df[col].loc[rows[answered].astype("int64")].to_numpy()
+        out[col] = values
+    return out.reset_index(drop=True)
+
+
+def window_occupancy(df: pd.DataFrame, freq: str = "1s",
+                     commands: Iterable[str] | None = ESME_REQUESTS) -> pd.DataFrame:
+    """Requests in flight (sent, not yet answered) per session over time.
+
+    Args:
+        df: an event table.
+        freq: bin width.
+        commands: requests that count against the window; None for all requests.
+
+    Returns:
+        Index ``time`` (bins), one column per session: the most requests in flight at any
+        moment in the bin (the level carries over bins without events). Requests never
+        answered stay in flight to the end.
+    """
+    p = _pairs(df, commands)
+    if len(p) == 0:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
+    sent = pd.DataFrame({"time": p["time"], "session": p["session"], "delta": 1})
+    done = p.loc[p["resp_time"].notna()]
+    back = pd.DataFrame({"time": done["resp_time"].astype(p["time"].dtype),
+                         "session": done["session"], "delta": -1})
+    ev = pd.concat([sent, back], ignore_index=True).sort_values(["time", "delta"], kind="stable")
+    ev["in_flight"] = ev.groupby("session")["delta"].cumsum()
+    level = ev.groupby([pd.Grouper(key="time", freq=freq), "session"])["in_flight"].max()
+    wide = level.unstack("session")
+    wide.index.name = "time"
+    full = pd.date_range(wide.index.min(), wide.index.max(), freq=freq, name="time")
+    wide = wide.reindex(full).ffill().fillna(0).astype("int64")
+    wide.columns.name = "session"
+    return wide
+
+
+def latency_percentiles(latency: pd.Series | pd.DataFrame,
+                        percentiles: Sequence[float] = (50, 90, 95, 99)) -> pd.Series:
+    """count, mean, min, the percentiles (``p50`` ...) and max of latencies in seconds.
+
+    Args:
+        latency: a Series of seconds, or a DataFrame with a ``latency`` column (as
+            `response_latency` and `receipt_latency` return); NaN is ignored.
+    """
+    s = latency["latency"] if isinstance(latency, pd.DataFrame) else latency
+    s = pd.to_numeric(pd.Series(s), errors="coerce").dropna().astype("float64")
+    out = {"count": float(len(s)), "mean": s.mean(), "min": s.min()}
+    for q in percentiles:
+        out[f"p{q:g}"] = s.quantile(q / 100) if len(s) else np.nan
+    out["max"] = s.max()
+    return pd.Series(out, name="latency_s")
+
+
+# --- errors and throttling --------------------------------------------------------------
+
+
+def _stat_meaning(stat: object) -> str:
+    try:
+        return MessageState.from_stat(str(stat)).name.lower()
+    except ValueError:
+        return "not an SMPP v3.4 stat word"
+
+
+def error_distribution(df: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes by command_status of responses and by stat/err of receipts.
+
+    Returns:
+        Columns ``source`` ("command_status" or "receipt"), ``command``,
+        ``command_status``, ``name`` (ESME_* name or stat word), ``receipt_err``,
+        ``meaning`` (the spec's description, or the message state), ``count`` and
+        ``share`` (within the same source and command). Successes are included (ESME_ROK,
+        DELIVRD) so shares add up to 1.
+    """
+    resp = df.loc[_is_response(df) & df["command_status"].notna()]
+    a = (resp.groupby(["command", "command_status"], observed=True).size()
+         .rename("count").reset_index())
+    a["name"] = a["command_status"].map(
+        dict(zip(resp["command_status"], resp["command_status_name"], strict=False)))
+    a["meaning"] = [describe_status(int(c)) for c in a["command_status"]]
+    a["receipt_err"] = pd.NA
+    a.insert(0, "source", "command_status")
+    rec = df.loc[_is_receipt(df)]
+    b = (rec.groupby(["command", "receipt_stat", "receipt_err"], dropna=False, observed=True)
+         .size().rename("count").reset_index().rename(columns={"receipt_stat": "name"}))
+    b["meaning"] = [_stat_meaning(s) if pd.notna(s) else "no stat in receipt" for s in b["name"]]
+    b["command_status"] = pd.NA
+    b.insert(0, "source", "receipt")
+    cols = ["source", "command", "command_status", "name", "receipt_err", "meaning", "count"]
+    out = pd.concat([a[cols], b[cols]], ignore_index=True) if len(b) else a[cols]
+    out = out.astype({"source": "string", "command": "string", "command_status": "Int64",
+                      "name": "string", "receipt_err": "string", "meaning": "string",
+                      "count": "int64"})
+    out["share"] = out["count"] / out.groupby(["source", "command"])["count"].transform("sum")
+    return out.sort_values(["source", "command", "count"], ascending=[True, True, False],
+                           ignore_index=True)
+
+
+def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
+                  ) -> pd.DataFrame:
+    """Submits sent and ESME_RTHROTTLED (0x58) answers per bin, against an account limit.
+
+    Args:
+        df: an event table.
+        freq: bin width.
+        limit: the account's allowed submits per second, if known.
+
+    Returns:
+        Index ``time`` (bins); columns ``submits``, ``responses``, ``throttled``,
+        ``throttle_share`` (throttled / responses, NaN without responses), ``submit_rate``
+        (submits per second) and, with `limit`, ``limit`` and ``over_limit``.
+        ``attrs["throttle_share"]`` is the share over the whole table.
+    """
+    kind = classify(df)
+    timed = df["time"].notna()
+    sub = df.loc[(kind == "submit") & timed, ["time"]]
+    resp = df.loc[(kind == "submit_resp") & timed, ["time", "command_status"]]
+    grouper = pd.Grouper(key="time", freq=freq)
+    out = pd.DataFrame({
+        "submits": sub.groupby(grouper).size(),
+        "responses": resp.groupby(grouper).size(),
+        "throttled": resp.assign(t=(resp["command_status"] == _THROTTLED).fillna(False))
+        .groupby(grouper)["t"].sum(),
+    }).fillna(0).astype("int64")
+    out.index.name = "time"
+    out = _bins(out, freq)
+    out["throttle_share"] = out["throttled"] / out["responses"].where(out["responses"] > 0)
+    out["submit_rate"] = out["submits"] / _seconds(freq)
+    if limit is not None:
+        out["limit"] = float(limit)
+        out["over_limit"] = out["submit_rate"] > limit
+    total = int(out["responses"].sum())
+    out.attrs["throttle_share"] = (int(out["throttled"].sum()) / total) if total else float("nan")
+    return out
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def _readings(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(normalised string, hex reading, decimal reading) of each id, readings as str."""
+    codes, uniques = pd.factorize(ids)
+    u = np.array([x.strip().lower() or None for x in np.asarray(uniques, dtype=object)],
+                 dtype=object)
+    norm = pd.Series(np.append(u, None)[codes], index=ids.index, dtype=object)
+    hexs = np.empty(len(u) + 1, dtype=object)
+    decs = np.empty(len(u) + 1, dtype=object)
+    for i, s in enumerate(u):
+        if s is None:
+            continue
+        body = s[2:] if s.startswith("0x") else s
+        try:
+            hexs[i] = str(int(body, 16)) if body and "_" not in body else None
+        except ValueError:
+            hexs[i] = None
+        decs[i] = str(int(s)) if s.isdigit() and s.isascii() else None
+    idx = ids.index
+    return (norm, pd.Series(hexs[codes], index=idx, dtype=object),
+            pd.Series(decs[codes], index=idx, dtype=object))
+
+
+_RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
+          ("decimal-to-hex", 2, 1))
+
+
+def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
+    """Every submit (with its resp) and every receipt, paired by message id."""
+    p = _pairs(df, _SUBMITS)
+    sub = df.loc[p.index]
+    rows = p["resp_row"]
+    answered = rows.notna().to_numpy()
+    status = pd.Series(pd.NA, index=sub.index, dtype="Int64")
+    mid = pd.Series(pd.NA, index=sub.index, dtype="string")
+    if answered.any():
+        r = rows[answered].astype("int64")
+        status.iloc[answered] = df["command_status"].loc[r].to_numpy()
+        mid.iloc[answered] = df["message_id"].loc[r].to_numpy()
+    s = pd.DataFrame({
+        "submit_time": sub["time"], "session": sub["session"], "instance": sub["instance"],
+        "sequence": sub["sequence"], "source_addr": sub["source_addr"],
+        "destination_addr": sub["destination_addr"],
+        "registered_delivery": sub["registered_delivery"], "part_ref": sub["part_ref"],
+        "part_total": sub["part_total"], "part_seq": sub["part_seq"],
+        "resp_time": p["resp_time"].astype(df["time"].dtype), "command_status": status,
+        "message_id": mid,
+    }).reset_index(drop=True)
+    rec = df.loc[_is_receipt(df)]
+    r = pd.DataFrame({
+        "receipt_time": rec["time"], "receipt_session": rec["session"],
+        "receipt_instance": rec["instance"], "receipt_message_id": rec["message_id"],
+        "receipt_stat": rec["receipt_stat"], "receipt_err": rec["receipt_err"],
+    }).reset_index(drop=True)
+    s_keys = _readings(s["message_id"])
+    r_keys = _readings(r["receipt_message_id"])
+    accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
+    owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt
+    rule = np.full(len(r), None, dtype=object)
+    for name, si, ri in _RULES:
+        free = owner < 0
+        if not free.any():
+            break
+        left = pd.DataFrame({"key": s_keys[si], "srow": np.arange(len(s))}).loc[accepted]
+        left = left.dropna(subset=["key"]).drop_duplicates("key")
+        right = pd.DataFrame({"key": r_keys[ri], "rrow": np.arange(len(r))}).loc[free]
+        right = right.dropna(subset=["key"])
+        if len(left) == 0 or len(right) == 0:
+            continue
+        m = right.merge(left, on="key", how="inner")
+        owner[m["rrow"].to_numpy()] = m["srow"].to_numpy()
+        rule[m["rrow"].to_numpy()] = name
+    r["id_match"] = pd.array(rule, dtype="string")
+    r["srow"] = owner
+    matched = r.loc[owner >= 0]
+    s["srow"] = np.arange(len(s))
+    both = s.merge(matched, on="srow", how="left")
+    orphans = r.loc[owner < 0]
+    out = pd.concat([both, orphans], ignore_index=True) if len(orphans) else both
+    out = out.drop(columns="srow")
+    out["latency"] = (out["receipt_time"] - out["submit_time"]).dt.total_seconds()
+    return out
+
+
+def receipt_latency(df: pd.DataFrame) -> pd.DataFrame:
+    """Submit -> receipt time of each receipt that matches a submit.
+
+    The receipt is found through the submit_sm_resp message_id (see the module docstring
+    for the id rules); a message with several receipts (ENROUTE then DELIVRD) has a row
+    for each.
+
+    Returns:
+        Columns ``submit_time``, ``resp_time``, ``receipt_time``, ``latency`` (seconds from
+        submit to receipt), ``message_id`` (from the resp), ``receipt_message_id``,
+        ``id_match``, ``receipt_stat``, ``receipt_err``, ``session``, ``receipt_session``,
+        ``instance``, ``receipt_instance``, ``destination_addr``, and the part columns.
+    """
+    m = _match_receipts(df)
+    m = m.loc[m["submit_time"].notna() & m["receipt_time"].notna()]
+    cols = ["submit_time", "resp_time", "receipt_time", "latency", "message_id",
+            "receipt_message_id", "id_match", "receipt_stat", "receipt_err", "session",
+            "receipt_session", "instance", "receipt_instance", "destination_addr",
+            "part_ref", "part_total", "part_seq"]
+    return m[cols].reset_index(drop=True)
+
+
+#: receipt_match outcomes, in report order
+OUTCOMES = (
+    "receipt",
+    "no receipt",
+    "no receipt (none requested)",
+    "rejected",
+    "unanswered",
+    "receipt without submit",
+)
+
+
+def receipt_match(df: pd.DataFrame, detail: bool = False) -> pd.DataFrame:
+    """Which submits got a receipt, and which receipts match no submit.
+
+    Args:
+        df: an event table.
+        detail: return the per-message table instead of the summary.
+
+    Returns:
+        Summary (default): index ``outcome`` (`OUTCOMES`: a submit accepted with a receipt,
+        accepted without one -- split by whether registered_delivery asked for one --,
+        rejected (non-zero command_status), unanswered; and receipts that match no
+        submit), columns ``count`` and ``share`` (of submits; of receipts for the last
+        row), ``attrs["id_match"]`` counting the id rules used. Detail: one row per submit
+        (and receipt) with the submit, resp and receipt columns, ``id_match`` and
+        ``outcome``.
+    """
+    m = _match_receipts(df)
+    has_sub = m["submit_time"].notna()
+    has_rec = m["receipt_time"].notna()
+    status = m["command_status"]
+    outcome = pd.Series("unanswered", index=m.index, dtype=object)
+    outcome[(status != 0).fillna(False)] = "rejected"
+    acc = (status == 0).fillna(False)
+    wanted = (m["registered_delivery"].fillna(0) & 0x03) != 0
+    outcome[acc & ~has_rec & wanted] = "no receipt"
+    outcome[acc & ~has_rec & ~wanted] = "no receipt (none requested)"
+    outcome[acc & has_rec] = "receipt"
+    outcome[~has_sub] = "receipt without submit"
+    m["outcome"] = outcome.astype("string")
+    if detail:
+        return m
+    # one submit may carry several receipts: count submits once
+    first = m.loc[has_sub].drop_duplicates(["submit_time", "session", "sequence"])
+    counts = first["outcome"].value_counts()
+    counts["receipt without submit"] = int((~has_sub).sum())
+    counts = counts.reindex(list(OUTCOMES), fill_value=0).astype("int64")
+    n_sub, n_rec = len(first), int(has_rec.sum())
+    share = counts / n_sub if n_sub else counts * np.nan
+    share["receipt without submit"] = counts["receipt without submit"] / n_rec if n_rec else np.nan
+    out = pd.DataFrame({"count": counts, "share": share})
+    out.index.name = "outcome"
+    out.attrs["id_match"] = m["id_match"].value_counts().to_dict()
+    return out
+
+
+def part_outcomes(df: pd.DataFrame, level: str = "message") -> pd.DataFrame:
+    """Outcomes of concatenated messages, part by part or per whole message.
+
+    A message is the parts with the same source_addr, destination_addr, part_ref and
+    part_total; a submit without part information is a message of one part.
+
+    Args:
+        df: an event table.
+        level: "message" or "part".
+
+    Returns:
+        level="part": one row per submitted part with ``outcome`` "rejected",
+        "unanswered", "no receipt" or the final receipt's stat word.
+        level="message": ``source_addr``, ``destination_addr``, ``part_ref``,
+        ``part_total``, ``parts_sent``, ``parts_answered``, ``parts_accepted``, ``parts_with_receipt``,
+        ``parts_delivered``, ``instances`` (distinct instances the parts went through)
+        and ``outcome``: "incomplete" (parts missing), "unanswered", "rejected",
+        "partly rejected",
+        "no receipt", "delivered" (every receipted part DELIVRD), "partly delivered" or
+        "failed".
+
+    Raises:
+        ValueError: unknown level.
+    """
+    if level not in ("message", "part"):
+        raise ValueError(f"level must be 'message' or 'part', got {level!r}")
+    m = _match_receipts(df)
+    m = m.loc[m["submit_time"].notna()]
+    # the final receipt of each part
+    m = m.sort_values("receipt_time", na_position="first", kind="stable")
+    parts = m.drop_duplicates(["submit_time", "session", "sequence"], keep="last")
+    parts = parts.sort_values("submit_time", kind="stable").reset_index(drop=True)
+    status = parts["command_status"]
+    outcome = parts["receipt_stat"].astype(object).copy()
+    outcome[parts["receipt_time"].isna()] = "no receipt"
+    outcome[(status != 0).fillna(False)] = "rejected"
+    outcome[status.isna()] = "unanswered"
+    parts["outcome"] = outcome.astype("string")
+    if level == "part":
+        return parts
+    key = pd.DataFrame({
+        "source_addr": parts["source_addr"].fillna(""),
+        "destination_addr": parts["destination_addr"].fillna(""),
+        # a submit without part information is its own message: give it a unique ref
+        "part_ref": parts["part_ref"].astype("float64").fillna(
+            pd.Series(-1.0 - np.arange(len(parts)), index=parts.index)),
+        "part_total": parts["part_total"].fillna(1),
+    })
+    work = key.assign(
+        part_seq=parts["part_seq"].fillna(1),
+        answered=status.notna(),
+        accepted=(status == 0).fillna(False),
+        receipted=(status == 0).fillna(False) & parts["receipt_time"].notna(),
+        delivered=(parts["receipt_stat"] == "DELIVRD").fillna(False),
+        instance=parts["instance"],
+    )
+    g = work.groupby(["source_addr", "destination_addr", "part_ref", "part_total"], sort=False)
+    out = pd.DataFrame({
+        "parts_sent": g["part_seq"].nunique(),
+        "parts_answered": g["answered"].sum(),
+        "parts_accepted": g["accepted"].sum(),
+        "parts_with_receipt": g["receipted"].sum(),
+        "parts_delivered": g["delivered"].sum(),
+        "instances": g["instance"].nunique(),
+    }).reset_index()
+    out["part_ref"] = out["part_ref"].where(out["part_ref"] >= 0).astype("Int64")
+    out["part_total"] = out["part_total"].astype("Int64")
+    o = pd.Series("failed", index=out.index, dtype=object)
+    o[out["parts_delivered"] > 0] = "partly delivered"
+    o[(out["parts_delivered"] == out["parts_with_receipt"]) & (out["parts_with_receipt"] > 0)] = (
+        "delivered")
+    o[out["parts_with_receipt"] == 0] = "no receipt"
+    o[out["parts_accepted"] < out["parts_sent"]] = "partly rejected"
+    o[out["parts_accepted"] == 0] = "rejected"
+    o[out["parts_answered"] == 0] = "unanswered"
+    o[out["parts_sent"] < out["part_total"]] = "incomplete"
+    out["outcome"] = o.astype("string")
+    return out
