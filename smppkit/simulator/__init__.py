@@ -159,16 +159,9 @@ class SimulatorHandle:
 
     def trace(self) -> Any:
         """Every PDU in and out so far, as a DataFrame in the `smppkit.trace` schema."""
-        events = self._call_soon(lambda: list(self.sim.events))
-        try:
-            from ..logs import from_events
-        except ImportError:  # logs not available yet: a plain frame in the same schema
-            import pandas as pd
+        from ..logs import from_events
 
-            from ..trace import TRACE_FIELDS
-
-            return pd.DataFrame(events, columns=list(TRACE_FIELDS))
-        return from_events(events)
+        return from_events(self._call_soon(lambda: list(self.sim.events)))
 
     def trace_events(self) -> list[dict[str, Any]]:
         return self._call_soon(lambda: list(self.sim.events))
