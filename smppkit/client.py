@@ -473,28 +473,45 @@ def _s(value: Any) -> str:
 _INTERMEDIATE = {"ACCEPTD", "ENROUTE"}
 
 
+def _id_keys(message_id: str) -> set[Any]:
+    """Every reading of an id: its lower-case text, its value as hex, as decimal."""
+    text = message_id.strip().lower()
+    keys: set[Any] = {text}
+    for base in (16, 10):
+        with contextlib.suppress(ValueError):
+            keys.add(int(text, base))
+    return keys
+
+
 def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], timeout: float, final: bool) -> Any:
     import pandas as pd
 
     wanted: list[str] = []
     for item in sent:
         wanted.extend([i for i in item.message_ids if i] if isinstance(item, Sent) else [item])
+    # Index the ids we wait for by every reading, so each receipt costs one lookup; the
+    # pair found is then explained (and confirmed) by same_message.
+    index: dict[Any, list[str]] = {}
+    for mid in wanted:
+        for key in _id_keys(mid):
+            index.setdefault(key, []).append(mid)
     deadline = time.monotonic() + timeout
     found: dict[str, dict[str, Any]] = {}
+    seen = [0] * len(conns)
     while True:
-        for conn in conns:
-            for row in conn.receipts():
-                if final and row["stat"] in _INTERMEDIATE:
-                    continue
+        for n, conn in enumerate(conns):
+            rows = conn.receipts()
+            for row in rows[seen[n]:]:
                 rid = row["receipt_id"] or row.get("receipted_message_id")
-                if not rid:
+                if not rid or (final and row["stat"] in _INTERMEDIATE):
                     continue
-                for mid in wanted:
-                    if mid in found:
-                        continue
+                candidates = {m for key in _id_keys(rid) for m in index.get(key, ())}
+                for mid in sorted(candidates):
                     match = same_message(mid, rid)
-                    if match:
+                    if match and mid not in found:
                         found[mid] = {"message_id": mid, **row, "match": match.reason}
+                        break
+            seen[n] = len(rows)
         if len(found) == len(wanted) or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
