@@ -17,10 +17,12 @@ from . import analysis
 
 __all__ = [
     "FIGSIZE",
+    "plot_backoff",
     "plot_errors",
     "plot_instances",
     "plot_latency",
     "plot_receipt_outcomes",
+    "plot_throttled_share",
     "plot_throughput",
 ]
 
@@ -172,4 +174,60 @@ def plot_instances(df: pd.DataFrame, ax: Axes | None = None,
     ax.set_xlabel("instance")
     ax.set_ylabel("events")
     ax.legend(fontsize="small")
+    return ax
+
+
+def plot_backoff(rows: pd.DataFrame, ax: Axes | None = None, limit: float | None = None) -> Axes:
+    """Messages accepted over time, one step line per back-off policy, with the account limit.
+
+    Args:
+        rows: `smppkit.throttling.compare` output (policy, done, command_status, ...).
+        limit: the account's msg/s; drawn as a dashed line of that slope from 0.
+    """
+    ax = _axes(ax)
+    title = "Accepted messages over time, by back-off policy"
+    accepted = rows.loc[rows["command_status"] == 0]
+    if accepted.empty:
+        return _empty(ax, title, "no accepted messages")
+    end = 0.0
+    for name, g in rows.groupby("policy", sort=False):
+        done = np.sort(g.loc[g["command_status"] == 0, "done"].to_numpy(dtype=float))
+        ax.step(np.r_[0.0, done], np.arange(len(done) + 1), where="post",
+                label=f"{name} ({len(done)} of {len(g)})")
+        end = max(end, float(done[-1]) if len(done) else 0.0)
+    if limit:
+        top = float(accepted.groupby("policy").size().max())
+        span = min(end, top / limit)
+        ax.plot([0.0, span], [0.0, span * limit], "--", color=_THROTTLE_COLOR, lw=1,
+                label=f"account limit {limit:g} msg/s")
+    ax.set_title(title)
+    ax.set_xlabel("seconds since the first submit")
+    ax.set_ylabel("messages accepted (ESME_ROK)")
+    ax.legend(loc="lower right", fontsize="small")
+    return ax
+
+
+def plot_throttled_share(rows: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Horizontal bars per back-off policy: the share of its submits answered ESME_RTHROTTLED.
+
+    Args:
+        rows: `smppkit.throttling.compare` output (policy, tries, throttled, ...).
+    """
+    ax = _axes(ax)
+    title = "Submits answered ESME_RTHROTTLED (0x58), by back-off policy"
+    if rows.empty:
+        return _empty(ax, title, "no submits")
+    g = rows.groupby("policy", sort=False)
+    submits = g["tries"].sum()
+    throttled = g["throttled"].sum()
+    share = throttled / submits.where(submits > 0)
+    y = np.arange(len(share))
+    ax.barh(y, share.fillna(0.0), color=_THROTTLE_COLOR)
+    ax.set_yticks(y, [str(p) for p in share.index])
+    ax.invert_yaxis()
+    for yi, s, t, n in zip(y, share.fillna(0.0), throttled, submits, strict=True):
+        ax.annotate(f" {int(t)} of {int(n)}", (s, yi), va="center", fontsize="small")
+    ax.set_xlim(0, 1.15)
+    ax.set_title(title)
+    ax.set_xlabel("share of submit_sm answered ESME_RTHROTTLED")
     return ax

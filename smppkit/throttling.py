@@ -6,18 +6,23 @@ ESME_RTHROTTLED (0x58); its advice is to slow down and submit again (smpp-facts.
 exponential, AIMD) through the same simulator and returns one row per message; the
 summary and the plot show how long each took, how often it was throttled, and whether
 it settled near the allowed rate.
+
+Timings come from the wall clock, so `summarize` differs a little from run to run;
+`outcomes` keeps only what does not depend on timing (was every message accepted in the
+end, was the policy throttled at all), for checks and for notebooks validated by nbval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from typing import Any
 
 from .esme import Aimd, Backoff, Esme, Exponential, FixedPause
 from .pdus import SubmitSm
 
-__all__ = ["DEFAULT_POLICIES", "compare", "run_policy", "summarize"]
+__all__ = ["DEFAULT_POLICIES", "compare", "outcomes", "paced", "run_policy", "summarize"]
 
 
 def DEFAULT_POLICIES() -> dict[str, Backoff]:  # noqa: N802  (a factory: fresh state per call)
@@ -27,6 +32,15 @@ def DEFAULT_POLICIES() -> dict[str, Backoff]:  # noqa: N802  (a factory: fresh s
         "exponential": Exponential(base=0.05, cap=2.0),
         "AIMD": Aimd(start_rate=100.0, increase=2.0, decrease=0.5),
     }
+
+
+def paced(rate: float) -> Aimd:
+    """A fixed-rate sender with no back-off: `rate` submits per second, whatever the answers.
+
+    An `Aimd` that never increases nor decreases its rate. Below the account's limit it is a
+    rate limiter (Kannel's ``throughput`` option); above it, a client that ignores 0x58.
+    """
+    return Aimd(start_rate=rate, increase=0.0, decrease=1.0, min_rate=rate, max_rate=rate)
 
 
 async def run_policy(
@@ -39,8 +53,13 @@ async def run_policy(
     messages: int = 300,
     window: int = 10,
     destination: str = "447700900000",
+    max_tries: int = 20,
 ) -> list[dict[str, Any]]:
-    """Send `messages` submits with `policy`; one row per message (seconds from start)."""
+    """Send `messages` submits with `policy`; one row per message (seconds from start).
+
+    A message is submitted again after each throttled answer, up to `max_tries` submits
+    in all; its row keeps the last answer's command_status (0x58 if it never got through).
+    """
     esme = Esme(window=window, backoff=policy, keep_received=False)
     await esme.connect(host, port)
     await esme.bind(system_id, password, "transmitter")
@@ -50,7 +69,7 @@ async def run_policy(
 
     async def one(n: int) -> dict[str, Any]:
         async with lanes:
-            result = await esme.send(pdu)
+            result = await esme.send(pdu, max_tries=max_tries)
         return {
             "n": n,
             "sent": result.sent_at - start,
@@ -74,13 +93,16 @@ def compare(
     window: int = 10,
     instance: str = "SMPP1",
     pause_between: float = 1.2,
+    max_tries: int = 20,
 ) -> Any:
     """Run every policy against the same SMSC, one after the other; return all rows.
 
     Args:
         target: a simulator handle or "host:port" (credentials from the handle, else
             smppkit:secret).
-        pause_between: seconds to wait between runs so the account's token bucket refills.
+        pause_between: seconds to wait before each run, so the account's token bucket
+            is full again when the run starts (it refills in one second).
+        max_tries: submits per message before giving up (1: never resubmit).
 
     Returns:
         A DataFrame: policy, n, sent, done, tries, throttled, command_status, rate.
@@ -91,12 +113,14 @@ def compare(
 
     host, port, system_id, password = resolve_target(target, instance)
     frames = []
-    for i, (name, policy) in enumerate((policies or DEFAULT_POLICIES()).items()):
-        if i:
-            time.sleep(pause_between)
-        rows = asyncio.run(
+    for name, policy in (policies or DEFAULT_POLICIES()).items():
+        # the account's limit is shared by every bind: let earlier traffic (an earlier run, or
+        # anything sent before this call) drain from the SMSC's bucket, so each run starts alike
+        time.sleep(pause_between)
+        rows = _run(
             run_policy(host, port, policy, system_id=system_id or "smppkit",
-                       password=password or "secret", messages=messages, window=window)
+                       password=password or "secret", messages=messages, window=window,
+                       max_tries=max_tries)
         )
         frame = pd.DataFrame(rows)
         frame.insert(0, "policy", name)
@@ -104,8 +128,25 @@ def compare(
     return pd.concat(frames, ignore_index=True)
 
 
+def _run(coro: Any) -> Any:
+    """asyncio.run(coro), in a worker thread when this thread already runs an event loop
+    (a Jupyter kernel does: asyncio.run would refuse)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smppkit-throttle") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def summarize(rows: Any, limit: float | None = None) -> Any:
-    """Per policy: duration, achieved rate, throttled answers and their share, worst tries."""
+    """Per policy: duration, accepted messages and their rate, throttled answers and their
+    share of all submits, worst tries. Wall-clock numbers: they vary between runs.
+
+    Args:
+        rows: what `compare` returns.
+        limit: the account's msg/s, added as a ``limit_per_s`` column to compare with.
+    """
     import pandas as pd
 
     out = []
@@ -113,11 +154,13 @@ def summarize(rows: Any, limit: float | None = None) -> Any:
         seconds = float(g["done"].max())
         submits = int(g["tries"].sum())
         throttled = int(g["throttled"].sum())
+        accepted = int((g["command_status"] == 0).sum())
         out.append({
             "policy": name,
             "messages": len(g),
+            "accepted": accepted,
             "seconds": round(seconds, 2),
-            "accepted_per_s": round(len(g) / seconds, 1) if seconds else float("nan"),
+            "accepted_per_s": round(accepted / seconds, 1) if seconds else float("nan"),
             "submits": submits,
             "throttled": throttled,
             "throttled_share": round(throttled / submits, 3) if submits else 0.0,
@@ -125,3 +168,24 @@ def summarize(rows: Any, limit: float | None = None) -> Any:
             **({"limit_per_s": limit} if limit else {}),
         })
     return pd.DataFrame(out)
+
+
+def outcomes(rows: Any) -> Any:
+    """Per policy, the facts of a comparison that do not depend on timing.
+
+    Args:
+        rows: what `compare` returns.
+
+    Returns:
+        A DataFrame: policy, messages, ``all_accepted`` (every message got ESME_ROK in the
+        end) and ``throttled`` (at least one ESME_RTHROTTLED answer on the way).
+    """
+    import pandas as pd
+
+    g = rows.groupby("policy", sort=False)
+    out = pd.DataFrame({
+        "messages": g.size(),
+        "all_accepted": g["command_status"].agg(lambda s: bool((s == 0).all())),
+        "throttled": g["throttled"].agg(lambda s: bool((s > 0).any())),
+    })
+    return out.reset_index().astype({"all_accepted": bool, "throttled": bool})

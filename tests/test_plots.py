@@ -86,3 +86,46 @@ def test_empty_table_draws_a_message():
         ax = draw(empty)
         assert ax.texts
     assert plots.plot_latency(analysis.response_latency(empty)).texts
+
+
+@pytest.fixture
+def backoff_rows():
+    import pandas as pd
+
+    return pd.DataFrame({
+        "policy": ["fixed"] * 3 + ["none"] * 3,
+        "n": [0, 1, 2] * 2,
+        "sent": [0.0, 0.0, 0.1, 0.0, 0.0, 0.0],
+        "done": [0.1, 1.2, 1.3, 0.05, 0.06, 0.07],
+        "tries": [1, 2, 2, 1, 1, 1],
+        "throttled": [0, 1, 1, 0, 1, 1],
+        "command_status": [0, 0, 0, 0, 0x58, 0x58],
+        "rate": [None] * 6,
+    })
+
+
+def test_plot_backoff_draws_accepted_messages_and_the_limit(backoff_rows):
+    ax = plots.plot_backoff(backoff_rows, limit=30)
+    assert tuple(ax.figure.get_size_inches()) == plots.FIGSIZE
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"fixed (3 of 3)", "none (1 of 3)", "account limit 30 msg/s"}
+    assert list(lines["fixed (3 of 3)"].get_ydata()) == [0, 1, 2, 3]
+    assert list(lines["none (1 of 3)"].get_xdata()) == [0.0, 0.05]
+    assert ax.get_xlabel() == "seconds since the first submit"
+    assert ax.get_ylabel() == "messages accepted (ESME_ROK)"
+    fig, ax2 = plt.subplots()
+    assert plots.plot_backoff(backoff_rows, ax=ax2) is ax2
+    assert not any("limit" in line.get_label() for line in ax2.get_lines())
+
+
+def test_plot_backoff_without_accepted_messages(backoff_rows):
+    ax = plots.plot_backoff(backoff_rows.assign(command_status=0x58))
+    assert [t.get_text() for t in ax.texts] == ["no accepted messages"]
+
+
+def test_plot_throttled_share(backoff_rows):
+    ax = plots.plot_throttled_share(backoff_rows)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["fixed", "none"]
+    assert [round(p.get_width(), 3) for p in ax.patches] == [0.4, 0.667]  # 2 of 5, 2 of 3
+    assert [t.get_text() for t in ax.texts] == [" 2 of 5", " 2 of 3"]
+    assert "ESME_RTHROTTLED" in ax.get_title()

@@ -8,7 +8,7 @@ import pytest
 
 from smppkit import SubmitSm, throttling
 from smppkit.constants import CommandStatus
-from smppkit.esme import Aimd, BindError, Esme, Exponential, FixedPause
+from smppkit.esme import Aimd, Backoff, BindError, Esme, Exponential, FixedPause
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -144,3 +144,63 @@ def test_throttle_lab_compares_policies(start_sim):
     assert (summary["messages"] == 60).all()
     assert (rows["command_status"] == 0).all()
     assert summary["throttled"].sum() > 0
+
+
+def test_throttle_lab_without_resubmit_leaves_messages_throttled(start_sim):
+    sim = start_sim(throughput=30)
+    rows = throttling.compare(sim, {"no back-off": Backoff()}, messages=60, window=10,
+                              max_tries=1, pause_between=0)
+    assert (rows["tries"] == 1).all()
+    assert set(rows["command_status"]) == {0, int(CommandStatus.ESME_RTHROTTLED)}
+    assert throttling.outcomes(rows).to_dict("records") == [
+        {"policy": "no back-off", "messages": 60, "all_accepted": False, "throttled": True}
+    ]
+    summary = throttling.summarize(rows)
+    assert summary.loc[0, "accepted"] == (rows["command_status"] == 0).sum() < 60
+
+
+def test_throttle_lab_pacing_below_the_limit_is_never_throttled(start_sim):
+    sim = start_sim(throughput=30)
+    throttling.compare(sim, {"burst": Backoff()}, messages=40, max_tries=1, pause_between=0)
+    # the burst drained the bucket; compare waits before the next run so it starts full again
+    rows = throttling.compare(sim, {"paced": throttling.paced(20)}, messages=40)
+    assert throttling.outcomes(rows).to_dict("records") == [
+        {"policy": "paced", "messages": 40, "all_accepted": True, "throttled": False}
+    ]
+
+
+def test_outcomes_and_summary_of_hand_made_rows():
+    pd = pytest.importorskip("pandas")
+    rows = pd.DataFrame({
+        "policy": ["a", "a", "b", "b"], "n": [0, 1, 0, 1], "sent": [0.0, 0.1, 0.0, 0.5],
+        "done": [0.2, 2.0, 0.4, 1.0], "tries": [1, 3, 1, 1], "throttled": [0, 2, 0, 1],
+        "command_status": [0, 0, 0, 0x58], "rate": [None] * 4,
+    })
+    assert throttling.outcomes(rows).to_dict("records") == [
+        {"policy": "a", "messages": 2, "all_accepted": True, "throttled": True},
+        {"policy": "b", "messages": 2, "all_accepted": False, "throttled": True},
+    ]
+    summary = throttling.summarize(rows, limit=30).set_index("policy")
+    assert summary.loc["a", "accepted_per_s"] == 1.0  # 2 accepted in 2.0 s
+    assert summary.loc["b", "accepted"] == 1
+    assert summary.loc["a", "throttled_share"] == 0.5  # 2 of 4 submits
+    assert summary.loc["b", "limit_per_s"] == 30
+
+
+def test_throttle_lab_runs_where_an_event_loop_is_running(start_sim):
+    # a Jupyter kernel runs an event loop in the notebook's thread: asyncio.run would refuse
+    sim = start_sim(throughput=30)
+
+    async def in_a_loop():
+        return throttling.compare(sim, {"fixed": FixedPause(pause=0.5)}, messages=10, pause_between=0)
+
+    rows = asyncio.run(in_a_loop())
+    assert throttling.outcomes(rows)["all_accepted"].tolist() == [True]
+
+
+def test_paced_keeps_its_rate_whatever_the_answers():
+    policy = throttling.paced(25)
+    assert policy.on_throttle() == 0.0
+    policy.on_success()
+    assert policy.rate == 25
+    assert policy.interval() == pytest.approx(0.04)
