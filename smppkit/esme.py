@@ -89,7 +89,12 @@ class FixedPause(Backoff):
 
 @dataclass
 class Exponential(Backoff):
-    """Pause base, 2·base, 4·base … (capped) on consecutive throttles; reset on success."""
+    """Pause base, 2·base, 4·base … (capped) on consecutive throttles; reset on success.
+
+    Every refusal lengthens the pause, including the other requests of the same window
+    refused in the same moment, so a full window reaches the cap quickly: few wasted
+    submits, but long pauses (compare with `Aimd`, notebook 11).
+    """
 
     base: float = 0.05
     factor: float = 2.0
@@ -108,14 +113,22 @@ class Exponential(Backoff):
 
 @dataclass
 class Aimd(Backoff):
-    """Pace at `start_rate` msg/s; +`increase` per second of success, ×`decrease` on throttle."""
+    """Pace at `start_rate` msg/s; +`increase` per second of success, ×`decrease` on throttle.
+
+    The rate is cut at most once per `cooldown` seconds: the other requests of the window
+    refused in the same moment report the same overload, and halving for each would
+    collapse the rate (TCP likewise cuts once per round trip).
+    """
 
     start_rate: float = 50.0
     increase: float = 2.0
     decrease: float = 0.5
     min_rate: float = 1.0
     max_rate: float = 10_000.0
+    cooldown: float = 1.0
+    clock: Callable[[], float] = time.monotonic
     _rate: float = field(default=0.0, init=False)
+    _last_cut: float = field(default=float("-inf"), init=False)
     name = "aimd"
 
     def __post_init__(self) -> None:
@@ -129,7 +142,10 @@ class Aimd(Backoff):
         self._rate = min(self.max_rate, self._rate + self.increase / max(self._rate, 1.0))
 
     def on_throttle(self) -> float:
-        self._rate = max(self.min_rate, self._rate * self.decrease)
+        now = self.clock()
+        if now - self._last_cut >= self.cooldown:
+            self._rate = max(self.min_rate, self._rate * self.decrease)
+            self._last_cut = now
         return 0.0
 
     @property

@@ -120,18 +120,31 @@ def test_every_policy_gets_all_messages_through_a_throttled_account(start_sim, p
     assert sim.counters["throttled"] == sum(r.throttled for r in results)
 
 
-def test_aimd_cuts_its_rate_when_throttled():
-    policy = Aimd(start_rate=100, decrease=0.5)
-    policy.on_throttle()
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_aimd_cuts_its_rate_once_per_cooldown():
+    clock = FakeClock()
+    policy = Aimd(start_rate=100, decrease=0.5, cooldown=1.0, clock=clock)
+    for _ in range(10):  # ten refusals of one window, in the same moment: one cut
+        policy.on_throttle()
     assert policy.rate == 50
-    for _ in range(50):
+    clock.now += 1.0
+    policy.on_throttle()
+    assert policy.rate == 25
+    for _ in range(25):
         policy.on_success()
-    assert 50 < policy.rate < 53
+    assert 26 < policy.rate < 28
 
 
 def test_exponential_pauses_double_and_reset():
     policy = Exponential(base=0.1, cap=0.3)
-    assert [policy.on_throttle() for _ in range(3)] == [0.1, 0.2, 0.3]
+    assert [policy.on_throttle() for _ in range(4)] == [0.1, 0.2, 0.3, 0.3]
     policy.on_success()
     assert policy.on_throttle() == 0.1
 
