@@ -9,6 +9,7 @@ not make us allocate.
 
 from __future__ import annotations
 
+import operator
 import struct
 from typing import Any
 
@@ -47,8 +48,14 @@ def encode(pdu: Pdu) -> bytes:
     cls = pdu.__class__
     out = bytearray(HEADER_LENGTH)
     if not (cls.omit_body_on_error and pdu.command_status and _is_empty(pdu)):
-        for name, kind in cls.body:
-            kind.write(getattr(pdu, name), out)
+        for code, get, arg in _ENCODE_PLANS[cls]:
+            if code is _ENC_INTS:  # a run of integer fields: one struct.pack
+                out += arg(*get(pdu))
+            elif code is _CSTR:
+                out += get(pdu).encode("latin-1")
+                out.append(0)
+            else:
+                arg(get(pdu), out)
         if pdu.tlvs:
             write_tlvs(pdu.tlvs, out)
     _HEADER.pack_into(out, 0, len(out), int(cls.command_id), pdu.command_status,
@@ -215,6 +222,38 @@ def _plan(cls: type[Pdu]) -> tuple[Any, ...]:
 
 
 _PLANS: dict[type[Pdu], tuple[Any, ...]] = {cls: _plan(cls) for cls in PDU_CLASSES.values()}
+
+
+def _encode_plan(cls: type[Pdu]) -> list[tuple[Any, Any, Any]]:
+    """Steps to write a body: runs of integers packed at once, C-strings inline, the rest
+    through their kind's write(). The layout is still the one in `Pdu.body`."""
+    steps: list[tuple[Any, Any, Any]] = []
+    run: list[tuple[str, int]] = []
+
+    def close_run() -> None:
+        if run:
+            fmt = ">" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, size in run)
+            names = [name for name, _ in run]
+            getter = operator.attrgetter(*names)
+            get = getter if len(names) > 1 else (lambda pdu, g=getter: (g(pdu),))
+            steps.append((_ENC_INTS, get, struct.Struct(fmt).pack))
+            run.clear()
+
+    for name, kind in cls.body:
+        if isinstance(kind, Int):
+            run.append((name, kind.size))
+            continue
+        close_run()
+        if isinstance(kind, CString):
+            steps.append((_CSTR, operator.attrgetter(name), None))
+        else:
+            steps.append((_ENC_OTHER, operator.attrgetter(name), kind.write))
+    close_run()
+    return steps
+
+
+_ENC_INTS, _ENC_OTHER = "int run", "write"
+_ENCODE_PLANS = {cls: _encode_plan(cls) for cls in PDU_CLASSES.values()}
 
 
 class Framer:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .codec import DEFAULT_MAX_COMMAND_LENGTH, Framer, decode, encode
-from .constants import CommandId, CommandStatus
+from .constants import RESPONSE_BIT, CommandId, CommandStatus
 from .errors import LocalProtocolError, RemoteProtocolError
 from .pdus import PDU_CLASSES, RESPONSE_OF, EnquireLinkResp, GenericNack, Pdu, UnbindResp
 
@@ -243,7 +243,7 @@ class Session:
 
     def _process_incoming(self, pdu: Pdu) -> Any:
         cid = pdu.command_id
-        if cid.is_response:
+        if cid & RESPONSE_BIT:
             return self._incoming_response(pdu)
         if self.state is State.CLOSED:
             return Rejected(pdu, _S.ESME_RINVBNDSTS, "the session is closed")
@@ -303,7 +303,7 @@ class Session:
                 which error the peer would answer with), or a response answers nothing.
         """
         cid = pdu.command_id
-        if cid.is_response:
+        if cid & RESPONSE_BIT:
             return self._send_response(pdu, force)
         if not force and cid not in ALLOWED[self.state][self.role]:
             status, reason = self._why_not(cid, self.role)

@@ -151,7 +151,7 @@ class Message:
     part: tuple[int, int, int] | None = None
     state: str = "ENROUTE"
     done_at: float | None = None
-    timer: Any = None
+    scheduled: bool = False
 
 
 @dataclass(eq=False)
@@ -362,6 +362,8 @@ class Simulator:
             inst = Instance(spec, cluster)
             cluster.instances.append(inst)
             self.instances[spec.name] = inst
+        self._fault_cache: dict[tuple[str, str], Any] = {}
+        self._wheel: dict[int, list[tuple[Any, tuple[Any, ...]]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._ssl: Any = None
@@ -478,6 +480,25 @@ class Simulator:
         timers.add(handle)
         return handle
 
+    #: Receipt timers are grouped in ticks of this many seconds: one loop timer per tick
+    #: instead of one per message (thousands a second).
+    TICK = 0.01
+
+    def _soon(self, delay: float, callback: Any, *args: Any) -> None:
+        """Run `callback(*args)` after `delay` s, to within one tick; callbacks of one tick
+        run in the order they were scheduled."""
+        assert self.loop is not None
+        tick = int((self.loop.time() + max(0.0, delay)) / self.TICK) + 1
+        bucket = self._wheel.get(tick)
+        if bucket is None:
+            bucket = self._wheel[tick] = []
+            self._later(tick * self.TICK - self.loop.time(), self._run_tick, tick)
+        bucket.append((callback, args))
+
+    def _run_tick(self, tick: int) -> None:
+        for callback, args in self._wheel.pop(tick, ()):
+            callback(*args)
+
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(0.25)
@@ -507,7 +528,12 @@ class Simulator:
         self.counters[key] += n
 
     def fault(self, kind: str, instance: str) -> Any:
-        return self.scenario.get(kind, instance)
+        key = (kind, instance)
+        try:
+            return self._fault_cache[key]
+        except KeyError:
+            found = self._fault_cache[key] = self.scenario.get(kind, instance)
+            return found
 
     def trace(self, conn: Connection, direction: str, pdu: Pdu, data: bytes, note: str | None = None) -> None:
         event = pdu_event(
@@ -670,8 +696,7 @@ class Simulator:
             return
         delay = self.fault("delay_responses", inst)
         early = self.fault("receipt_before_resp", inst)
-        if early and msg is not None and msg.timer is not None:
-            msg.timer.cancel()
+        if early and msg is not None and msg.scheduled:
             self._finish(conn.instance.cluster, msg)
             conn.flush()
         if delay and delay.delay > 0:
@@ -759,10 +784,13 @@ class Simulator:
     # -- receipts -----------------------------------------------------------------------------
 
     def _schedule(self, cluster: Cluster, msg: Message) -> None:
+        # No per-message timer to cancel: _finish is idempotent (done_at), so cancel_sm
+        # and an early receipt simply finish the message first.
         outcome = msg.outcome
         if outcome.intermediate or msg.registered_delivery & 0x10:
-            self._later(outcome.delay / 2, self._intermediate, cluster, msg)
-        msg.timer = self._later(outcome.delay, self._finish, cluster, msg)
+            self._soon(outcome.delay / 2, self._intermediate, cluster, msg)
+        msg.scheduled = True
+        self._soon(outcome.delay, self._finish, cluster, msg)
 
     def _wants_receipt(self, msg: Message, stat: str) -> bool:
         # registered_delivery bits 1-0: 1 = receipt on success or failure, 2 = on failure
@@ -991,8 +1019,6 @@ class Simulator:
         if msg is None or msg.done_at is not None:
             conn.send(CancelSmResp(command_status=_S.ESME_RCANCELFAIL, sequence_number=pdu.sequence_number))
             return
-        if msg.timer is not None:
-            msg.timer.cancel()
         msg.outcome = Outcome("DELETED", 0, 0.0, receipt=False)
         self._finish(conn.instance.cluster, msg)
         conn.send(CancelSmResp(sequence_number=pdu.sequence_number))
