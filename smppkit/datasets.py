@@ -9,7 +9,7 @@ the same bytes. Here the traffic is made without any I/O: each connection is a p
 sans-IO `Session` objects (ESME and SMSC) exchanging real encoded PDUs, and all time is a
 *virtual clock* driven by one event queue, with every random choice drawn from one
 ``random.Random`` seeded from the seed and the dataset name. The SMSC side follows the
-simulator's rules where they are plain data or functions (`test_number_outcome`, its
+simulator's rules where they are plain data or functions (`draw_outcome`, its
 failure mix, message ids ``0x0B00000000000000 | seed << 32 | n`` written in hex in
 submit_sm_resp and in decimal in receipts, receipt text via `receipts.format_receipt`,
 the 30 msg/s token bucket, 2 binds per account, the deliver_sm_resp retry list,
@@ -52,8 +52,8 @@ from .pdus import (
 )
 from .receipts import Receipt, receipt_pdu
 from .session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session
-from .simulator.config import DEFAULT_EPOCH, test_number_outcome
-from .simulator.server import _FAILURES, DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
+from .simulator.config import DEFAULT_EPOCH, draw_outcome
+from .simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
 from .text import to_pdus
 from .trace import TRACE_FIELDS, concat_info, dump_event, pdu_event, receipt_summary
 
@@ -385,22 +385,9 @@ class _World:
         return False
 
     def _outcome(self, destination: str) -> tuple[str, int, float, bool]:
-        # The same draws, in the same order, as Simulator._draw_outcome.
-        roll, delay = self.rng.random(), self.rng.expovariate(1.0 / self.dlr_delay)
-        pick = self.rng.random()
-        forced = test_number_outcome(destination, self.dlr_delay)
-        if forced is not None:
-            return forced.stat, forced.err, forced.delay, forced.receipt
-        delay = min(delay, 5 * self.dlr_delay)
-        if roll >= self.failure_rate:
-            return "DELIVRD", 0, delay, True
-        total = sum(w for _, _, w in _FAILURES)
-        acc = 0.0
-        for stat, err, weight in _FAILURES:
-            acc += weight / total
-            if pick < acc:
-                return stat, err, delay, True
-        return _FAILURES[-1][0], _FAILURES[-1][1], delay, True  # pragma: no cover
+        # The simulator's own rule and draws (simulator.config.draw_outcome).
+        o = draw_outcome(self.rng, destination, self.dlr_delay, self.failure_rate)
+        return o.stat, o.err, o.delay, o.receipt
 
     def _submit(self, link: _Link, pdu: Any) -> None:
         if not self._admit(link.account):

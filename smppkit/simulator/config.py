@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
+    "FAILURE_MIX",
     "Account",
     "InstanceSpec",
     "Outcome",
     "PROFILES",
     "SimConfig",
     "TEST_NUMBERS",
+    "draw_outcome",
     "test_number_outcome",
 ]
 
@@ -153,3 +156,39 @@ class SimConfig:
             if account.system_id == system_id:
                 return account
         return None
+
+
+#: How ordinary numbers fail, when they do: (stat, provider err code, weight).
+FAILURE_MIX: tuple[tuple[str, int, int], ...] = (
+    ("UNDELIV", 1, 3),
+    ("UNDELIV", 3, 2),
+    ("UNDELIV", 9, 1),
+    ("EXPIRED", 2, 3),
+    ("EXPIRED", 7, 1),
+    ("REJECTD", 6, 1),
+    ("REJECTD", 14, 1),
+)
+
+
+def draw_outcome(rng: Any, destination: str, dlr_delay: float, failure_rate: float) -> Outcome:
+    """How a message to `destination` ends, drawn from `rng` (a `random.Random`).
+
+    Three draws are taken for every message, test number or not, so adding one test
+    number does not shift the outcomes of the messages after it.
+    """
+    roll = rng.random()
+    delay = rng.expovariate(1.0 / dlr_delay) if dlr_delay > 0 else 0.0
+    pick = rng.random()
+    forced = test_number_outcome(destination, dlr_delay)
+    if forced is not None:
+        return forced
+    delay = min(delay, 5 * dlr_delay)
+    if roll >= failure_rate:
+        return Outcome("DELIVRD", 0, delay)
+    total = sum(w for _, _, w in FAILURE_MIX)
+    acc = 0.0
+    for stat, err, weight in FAILURE_MIX:
+        acc += weight / total
+        if pick < acc:
+            return Outcome(stat, err, delay)
+    return Outcome(FAILURE_MIX[-1][0], FAILURE_MIX[-1][1], delay)  # pragma: no cover

@@ -47,7 +47,7 @@ from ..session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, 
 from ..text import to_pdus
 from ..trace import TRACE_FIELDS, concat_info, dump_event, pdu_event
 from ..wire import Tlv
-from .config import PROFILES, Account, InstanceSpec, Outcome, SimConfig, test_number_outcome
+from .config import PROFILES, Account, InstanceSpec, Outcome, SimConfig, draw_outcome
 from .scenarios import Scenario, load_scenario
 
 __all__ = ["Simulator", "DELIVER_RETRY_STATUSES"]
@@ -76,18 +76,6 @@ _FINAL_STATES = {
     "REJECTD": MessageState.REJECTED,
     "ENROUTE": MessageState.ENROUTE,
 }
-# The realistic mix for ordinary numbers: (stat, err, weight).
-_FAILURES = (
-    ("UNDELIV", 1, 3),
-    ("UNDELIV", 3, 2),
-    ("UNDELIV", 9, 1),
-    ("EXPIRED", 2, 3),
-    ("EXPIRED", 7, 1),
-    ("REJECTD", 6, 1),
-    ("REJECTD", 14, 1),
-)
-
-
 class Clock:
     """The simulator's time: the wall clock, or a fixed epoch plus elapsed real time."""
 
@@ -731,22 +719,7 @@ class Simulator:
 
     def _draw_outcome(self, destination: str) -> Outcome:
         cfg = self.config
-        # Draw even for test numbers, so adding one does not shift everyone else's outcome.
-        roll, delay = self.rng.random(), self.rng.expovariate(1.0 / cfg.dlr_delay) if cfg.dlr_delay > 0 else 0.0
-        pick = self.rng.random()
-        forced = test_number_outcome(destination, cfg.dlr_delay)
-        if forced is not None:
-            return forced
-        delay = min(delay, 5 * cfg.dlr_delay)
-        if roll >= cfg.failure_rate:
-            return Outcome("DELIVRD", 0, delay)
-        total = sum(w for _, _, w in _FAILURES)
-        acc = 0.0
-        for stat, err, weight in _FAILURES:
-            acc += weight / total
-            if pick < acc:
-                return Outcome(stat, err, delay)
-        return Outcome(*_FAILURES[-1][:2], delay)  # pragma: no cover
+        return draw_outcome(self.rng, destination, cfg.dlr_delay, cfg.failure_rate)
 
     # -- concatenated messages: the cluster rule -----------------------------------------------
 
