@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ._ids import plain_ids
 from .constants import CommandStatus, MessageState, describe_status
 
 __all__ = [
@@ -134,33 +135,51 @@ def throughput(df: pd.DataFrame, freq: str = "1s", by: str | Sequence[str] = ("c
 
 def _pairs(df: pd.DataFrame, commands: Iterable[str] | None) -> pd.DataFrame:
     """Requests (index = their row labels in df) with resp_row, resp_time."""
-    resp_mask = _is_response(df)
-    usable = df["time"].notna() & df["sequence"].notna() & df["command"].notna()
-    req = df.loc[~resp_mask & usable]
-    if commands is not None:
-        req = req.loc[req["command"].isin(list(commands))]
-    resp = df.loc[resp_mask & usable]
+    # strings become small integer codes once: the matching then joins on integers
+    codes, names = pd.factorize(df["command"])
+    names = [str(c) for c in names]
+    ids: dict[str, int] = {}
+    as_request = np.array([ids.setdefault(c, len(ids)) for c in names] + [-1])
+    as_response = np.array([ids.setdefault(c.removesuffix("_resp"), len(ids)) for c in names]
+                           + [-1])
+    is_resp = np.array([c.endswith("_resp") or c == "generic_nack" for c in names] + [False])
+    only = None if commands is None else set(commands)
+    wanted = np.array([only is None or c in only for c in names] + [False])
+    sess, sessions = pd.factorize(df["session"])
+    sessions = np.append(np.asarray(sessions, dtype=object), "")
+    if (sess < 0).any():  # a missing session is the session ""
+        empty = np.flatnonzero(sessions == "")
+        sess = np.where(sess < 0, empty[0], sess)
+    usable = (df["time"].notna() & df["sequence"].notna()).to_numpy() & (codes >= 0)
+    resp = is_resp[codes]
+    req_pos = np.flatnonzero(usable & ~resp & wanted[codes])
+    resp_pos = np.flatnonzero(usable & resp)
+    time = df["time"].array
+    seq = df["sequence"].to_numpy(dtype="int64", na_value=0)
+    rows = df.index.to_numpy()
     left = pd.DataFrame({
-        "time": req["time"].array,
-        "session": req["session"].fillna("").to_numpy(dtype=object),
-        "sequence": req["sequence"].to_numpy(dtype="int64"),
-        "command": req["command"].to_numpy(dtype=object),
-        "row": req.index.to_numpy(),
+        "time": time.take(req_pos),
+        "session": sessions[sess[req_pos]],
+        "sequence": seq[req_pos],
+        "command": np.asarray(names + [None], dtype=object)[codes[req_pos]],
+        "row": rows[req_pos],
+        "_s": sess[req_pos],
+        "_c": as_request[codes[req_pos]],
     }).sort_values("time", kind="stable")
     right = pd.DataFrame({
-        "resp_time": resp["time"].array,
-        "session": resp["session"].fillna("").to_numpy(dtype=object),
-        "sequence": resp["sequence"].to_numpy(dtype="int64"),
-        "command": _per_value(resp["command"], lambda c: c.removesuffix("_resp")),
-        "resp_row": resp.index.to_numpy(),
+        "resp_time": time.take(resp_pos),
+        "_s": sess[resp_pos],
+        "sequence": seq[resp_pos],
+        "_c": as_response[codes[resp_pos]],
+        "resp_row": rows[resp_pos],
     }).sort_values("resp_time", kind="stable")
-    m = _asof(left, right, ["session", "sequence", "command"])
-    nack = right.loc[right["command"] == "generic_nack"].drop(columns="command")
+    m = _asof(left, right, ["_s", "sequence", "_c"])
+    nack = right.loc[right["_c"] == ids.get("generic_nack", -2)].drop(columns="_c")
     todo = m["resp_row"].isna()
     if todo.any() and len(nack):
-        again = _asof(left.loc[todo.to_numpy()], nack, ["session", "sequence"])
+        again = _asof(left.loc[todo.to_numpy()], nack, ["_s", "sequence"])
         m.loc[todo, ["resp_row", "resp_time"]] = again[["resp_row", "resp_time"]].to_numpy()
-    return m.set_index("row").sort_index()
+    return m.drop(columns=["_s", "_c"]).set_index("row").sort_index()
 
 
 def _asof(left: pd.DataFrame, right: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -283,15 +302,18 @@ def error_distribution(df: pd.DataFrame) -> pd.DataFrame:
         ``share`` (within the same source and command). Successes are included (ESME_ROK,
         DELIVRD) so shares add up to 1.
     """
-    resp = df.loc[_is_response(df) & df["command_status"].notna()]
+    cols = ["command", "command_status", "command_status_name"]
+    resp = df.loc[_is_response(df) & df["command_status"].notna(), cols]
     a = (resp.groupby(["command", "command_status"], observed=True).size()
          .rename("count").reset_index())
+    # the name of each status: the last one seen, as dict(zip(statuses, names)) gives
+    last = resp.drop_duplicates("command_status", keep="last")
     a["name"] = a["command_status"].map(
-        dict(zip(resp["command_status"], resp["command_status_name"], strict=False)))
+        dict(zip(last["command_status"], last["command_status_name"], strict=False)))
     a["meaning"] = [describe_status(int(c)) for c in a["command_status"]]
     a["receipt_err"] = pd.NA
     a.insert(0, "source", "command_status")
-    rec = df.loc[_is_receipt(df)]
+    rec = df.loc[_is_receipt(df), ["command", "receipt_stat", "receipt_err"]]
     b = (rec.groupby(["command", "receipt_stat", "receipt_err"], dropna=False, observed=True)
          .size().rename("count").reset_index().rename(columns={"receipt_stat": "name"}))
     b["meaning"] = [_stat_meaning(s) if pd.notna(s) else "no stat in receipt" for s in b["name"]]
@@ -349,14 +371,22 @@ def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
 
 
 def _readings(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(normalised string, hex reading, decimal reading) of each id, readings as str."""
+    """(normalised string, hex reading, decimal reading) of each id, readings as str.
+
+    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`;
+    the rest one by one.
+    """
     codes, uniques = pd.factorize(ids)
-    u = np.array([x.strip().lower() or None for x in np.asarray(uniques, dtype=object)],
-                 dtype=object)
+    raw = np.asarray(uniques, dtype=object)
+    u = np.array([x.strip().lower() or None for x in raw], dtype=object)
     norm = pd.Series(np.append(u, None)[codes], index=ids.index, dtype=object)
     hexs = np.empty(len(u) + 1, dtype=object)
     decs = np.empty(len(u) + 1, dtype=object)
-    for i, s in enumerate(u):
+    plain, _, digits, hex_value, dec_value = plain_ids(raw)
+    hexs[:-1][plain] = hex_value[plain].astype(str).astype(object)
+    decs[:-1][digits] = dec_value[digits].astype(str).astype(object)
+    for i in np.flatnonzero(~plain):
+        s = u[i]
         if s is None:
             continue
         body = s[2:] if s.startswith("0x") else s
@@ -410,15 +440,21 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         free = owner < 0
         if not free.any():
             break
-        left = pd.DataFrame({"key": s_keys[si], "srow": np.arange(len(s))}).loc[accepted]
-        left = left.dropna(subset=["key"]).drop_duplicates("key")
-        right = pd.DataFrame({"key": r_keys[ri], "rrow": np.arange(len(r))}).loc[free]
-        right = right.dropna(subset=["key"])
-        if len(left) == 0 or len(right) == 0:
+        # each free receipt takes the first accepted submit with its key
+        lkey, rkey = s_keys[si].to_numpy(), r_keys[ri].to_numpy()
+        lrows = np.flatnonzero(accepted & pd.notna(lkey))
+        rrows = np.flatnonzero(free & pd.notna(rkey))
+        if len(lrows) == 0 or len(rrows) == 0:
             continue
-        m = right.merge(left, on="key", how="inner")
-        owner[m["rrow"].to_numpy()] = m["srow"].to_numpy()
-        rule[m["rrow"].to_numpy()] = name
+        codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))
+        lcodes = codes[: len(lrows)]
+        once = np.flatnonzero(~pd.Series(lcodes).duplicated().to_numpy())
+        first = np.full(len(uniques), -1, dtype="int64")
+        first[lcodes[once]] = lrows[once]
+        hit = first[codes[len(lrows):]]
+        matched = hit >= 0
+        owner[rrows[matched]] = hit[matched]
+        rule[rrows[matched]] = name
     r["id_match"] = pd.array(rule, dtype="string")
     r["srow"] = owner
     matched = r.loc[owner >= 0]

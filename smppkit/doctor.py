@@ -220,6 +220,16 @@ class Report:
         return "".join(out)
 
 
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 receipt", "2 receipts": a count with its noun in agreement."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _agree(n: int, one: str, many: str) -> str:
+    """The word (a verb, a pronoun) agreeing with a count of `n`."""
+    return one if n == 1 else many
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
@@ -591,7 +601,7 @@ def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
         conversion, kannel = _conversion(log, j, rid)
         out.append(Finding(
             "error", "id-mismatch",
-            f"{len(literal)} receipts arrived but the client did not match them to its messages",
+            f"{_count(len(literal), 'receipt')} arrived but the client did not match them to its messages",
             "The receipts carry the message id in another form than submit_sm_resp did (the "
             "provider writes it in hex in submit_sm_resp and in decimal in the receipt), and "
             "the client compares the two as strings, so every receipt looks unknown.",
@@ -620,7 +630,7 @@ def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
     if orphan:
         out.append(Finding(
             "info", "receipts-unknown",
-            f"{len(orphan)} receipts name messages that are not in this log",
+            f"{_count(len(orphan), 'receipt')} {_agree(len(orphan), 'names', 'name')} messages that are not in this log",
             "The client logged receipts for ids that no submit_sm_resp in this log carries: "
             "messages sent before the log starts, or by another bind or application.",
             "Read the logs of every bind and application of the account together.",
@@ -642,7 +652,7 @@ def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
         i, j, _ = other[0]
         return [Finding(
             "warning", "receipts-other-session",
-            f"{len(other)} receipts came on another instance's bind and the client dropped them",
+            f"{_count(len(other), 'receipt')} came on another instance's bind and the client dropped them",
             "The provider delivers a receipt to any receiver/transceiver bind of the account in "
             "the cluster (SMPP1 and SMPP2 share one store), not necessarily to the bind that "
             "sent the message; this client matches receipts only against messages sent on the "
@@ -690,7 +700,7 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
                        "receipts given up by the SMSC": dropped})
         out.append(Finding(
             "warning", "receipt-resp-retried",
-            f"{len(retried)} receipts answered with a status the provider retries",
+            f"{_count(len(retried), 'receipt')} answered with a status the provider retries",
             explain_deliver_sm_resp(top).explanation + ". Every such answer makes the provider "
             "send the receipt again later, so receipts come late, several times, and after "
             "enough attempts not at all.",
@@ -706,7 +716,8 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
         counts["receipts ended by the SMSC"] = ended
         out.append(Finding(
             "error", "receipt-resp-refused",
-            f"{len(refused)} receipts answered with a non-zero status that is final: they are lost",
+            f"{_count(len(refused), 'receipt')} answered with a non-zero status that is final: "
+            f"{_agree(len(refused), 'it is', 'they are')} lost",
             explain_deliver_sm_resp(top).explanation + ".",
             "Answer deliver_sm with ESME_ROK (0). If the receipt cannot be stored right now, "
             "answer ESME_RTHROTTLED (0x58) so the provider sends it again.",
@@ -732,7 +743,7 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
                      "Receipts were left without a deliver_sm_resp")
             out.append(Finding(
                 "warning", "receipt-resp-missing",
-                f"{len(unanswered) or len(orphan)} receipts without a matching deliver_sm_resp",
+                f"{_count(len(unanswered) or len(orphan), 'receipt')} without a matching deliver_sm_resp",
                 cause + ": after its timeout the SMSC sends the receipt again (duplicates), and "
                 "after a few attempts drops it. A deliver_sm_resp must carry the sequence_number "
                 "of the deliver_sm it answers (SMPP v3.4 §4.6.2).",
@@ -765,7 +776,7 @@ def _check_split_parts(log: _Log, ids: _Ids) -> list[Finding]:
     undeliv = ids.receipt_rows[ids.receipt_rows["receipt_err"].isin(("010", "10"))]
     return [Finding(
         "error", "split-parts",
-        f"{len(split)} concatenated messages had their parts sent through different instances",
+        f"{_count(len(split), 'concatenated message')} had {_agree(len(split), 'its', 'their')} parts sent through different instances",
         "The parts of one message must all reach the same gateway to be joined; parts that "
         "arrive on SMPP1 and SMPP2 go to different gateways and the message is never "
         "delivered (the provider's receipts say UNDELIV).",
@@ -791,7 +802,7 @@ def _check_throttling(log: _Log, ids: _Ids) -> list[Finding]:
         statuses = Counter(int(s) for s in others["command_status"])
         out.append(Finding(
             "warning", "submit-refused",
-            f"{len(others)} submits refused by the SMSC",
+            f"{_count(len(others), 'submit')} refused by the SMSC",
             "The SMSC answered submit_sm with an error: "
             + "; ".join(f"{status_name(s)} x{n}" for s, n in statuses.most_common(4)) + ".",
             "Look up each status (smppkit.explain or meanings.command_status_frame) and fix "
@@ -884,7 +895,7 @@ def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
         interval = max(5, int(shortest / 2)) if not math.isnan(shortest) else 30
         return [Finding(
             "warning", "idle-unbind",
-            f"the SMSC unbound {len(idle_rows)} idle binds",
+            f"the SMSC unbound {_count(len(idle_rows), 'idle bind')}",
             f"The client sent nothing for about {_fmt(shortest)} s and the SMSC closed the "
             "bind. Until the client binds again, receipts for it wait at the SMSC and new "
             "messages fail.",
@@ -914,7 +925,7 @@ def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
         up = sorted(set(ok[ok["t"] < alybnd["t"].iloc[0]]["session"]))
         out.append(Finding(
             "warning", "already-bound",
-            f"{len(alybnd)} binds refused with ESME_RALYBND (0x05): too many binds",
+            f"{_count(len(alybnd), 'bind')} refused with ESME_RALYBND (0x05): too many binds",
             "The account allows 2 binds at a time across the cluster (2 transceivers, or 1 "
             f"transmitter + 1 receiver); {len(up)} were already up, so each further bind is "
             "refused. Usually a second copy of the application, or a quick reconnect while "
@@ -929,7 +940,7 @@ def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
     if len(other):
         statuses = Counter(int(s) for s in other["command_status"])
         out.append(Finding(
-            "error", "bind-refused", f"{len(other)} binds refused",
+            "error", "bind-refused", f"{_count(len(other), 'bind')} refused",
             "The SMSC refused the bind: " + "; ".join(f"{status_name(s)} x{n}" for s, n in statuses.items())
             + ". No message can be sent or received on it.",
             "Check system_id, password, system_type and the allowed IP addresses with the provider.",
@@ -1044,7 +1055,7 @@ def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
         i, evidence, guess = non_gsm[0]
         out.append(Finding(
             "error", "data-coding-0-non-gsm",
-            f"{len(non_gsm)} submits with data_coding 0 carry characters GSM 03.38 cannot encode",
+            f"{_count(len(non_gsm), 'submit')} with data_coding 0 {_agree(len(non_gsm), 'carries', 'carry')} characters GSM 03.38 cannot encode",
             "data_coding 0 means the SMSC default alphabet (GSM 03.38, 7-bit, one character per "
             "octet here): octets above 0x7F are not in it, so the handset shows garbage. "
             f"Example: {guess}.",
@@ -1057,7 +1068,7 @@ def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
         i, evidence = no_udhi[0]
         out.append(Finding(
             "error", "udh-without-udhi",
-            f"{len(no_udhi)} submits start with a concatenation UDH but esm_class lacks UDHI (0x40)",
+            f"{_count(len(no_udhi), 'submit')} {_agree(len(no_udhi), 'starts', 'start')} with a concatenation UDH but esm_class lacks UDHI (0x40)",
             "Without the UDHI bit the SMSC and the handset take the UDH for text: the parts "
             "are not joined and each shows a few garbage characters first.",
             "Set esm_class |= 0x40 on every part that carries a UDH (smppkit.text.to_pdus does).",

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._ids import plain_ids
 from .codec import decode
 from .constants import status_name
 from .errors import RemoteProtocolError
@@ -224,6 +225,24 @@ def message_id_key(message_id: str) -> str:
     return str(_id_key_function()(message_id))
 
 
+def _id_keys(uniques: np.ndarray) -> np.ndarray:
+    """`message_id_key` of each of `uniques` (distinct str ids), as an object array.
+
+    With `smppkit.receipts.message_id_key`, plain hex/decimal ids are read at once by
+    `smppkit._ids.plain_ids` (the same numbers that function gives: all-digit ids as
+    decimal, others as hex); every other id goes through the function itself.
+    """
+    keyf = _id_key_function()
+    out = np.empty(len(uniques), dtype=object)
+    rest = np.ones(len(uniques), dtype=bool)
+    if getattr(keyf, "__module__", None) == "smppkit.receipts":
+        plain, _, digits, hex_value, dec_value = plain_ids(uniques)
+        out[plain] = np.where(digits, dec_value, hex_value)[plain].astype(str).astype(object)
+        rest = ~plain
+    out[rest] = [str(keyf(u)) for u in uniques[rest]]
+    return out
+
+
 def _finish(df: pd.DataFrame, source_file: str) -> pd.DataFrame:
     """Give `df` the `SCHEMA` columns and dtypes, derived columns included."""
     n = len(df)
@@ -245,16 +264,13 @@ def _finish(df: pd.DataFrame, source_file: str) -> pd.DataFrame:
     codes = status.dropna().unique()
     names = {int(c): status_name(int(c)) for c in codes}
     out["command_status_name"] = status.map(names, na_action="ignore").astype(_STR)
-    ids = out["message_id"]
-    codes, uniques = pd.factorize(ids)
-    keyf = _id_key_function()
-    keyf_str = np.frompyfunc(lambda u: str(keyf(u)), 1, 1)
-    keys = np.append(keyf_str(np.asarray(uniques, dtype=object)), None)
+    codes, uniques = pd.factorize(out["message_id"])
+    keys = np.append(_id_keys(np.asarray(uniques, dtype=object)), None)
     out["id_key"] = pd.array(keys[codes], dtype=_STR)  # code -1 (NA) takes the last: None
     out["source_file"] = pd.array(np.full(n, source_file, dtype=object), dtype=_STR)
     line = df["line"] if "line" in df else pd.Series(np.arange(1, n + 1))
     out["line"] = pd.to_numeric(line, errors="coerce").astype(_INT)
-    result = pd.DataFrame({k: _values(v) for k, v in out.items()})
+    result = pd.DataFrame({k: _values(v) for k, v in out.items()}, copy=False)
     for name in df.columns:
         if name not in SCHEMA:
             result[name] = _values(df[name])

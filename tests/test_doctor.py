@@ -163,3 +163,16 @@ def test_cli_as_a_subprocess() -> None:
     healthy, idle = json.loads(done.stdout)
     assert healthy["ok"] and not idle["ok"]
     assert [f["code"] for f in idle["findings"] if f["severity"] != "info"] == ["idle-unbind"]
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 receipts"), (1, "1 receipt"), (2, "2 receipts")])
+def test__count_agrees_in_number(n: int, text: str) -> None:
+    assert doctor._count(n, "receipt") == text
+    assert doctor._agree(n, "names", "name") == ("names" if n == 1 else "name")
+
+
+def test_titles_count_in_the_plural_beyond_one() -> None:
+    report = doctor.diagnose(datasets.path("split_parts"))
+    (split,) = [f for f in report.findings if f.code == "split-parts"]
+    assert split.title.endswith("concatenated messages had their parts sent through different "
+                                "instances")
