@@ -122,7 +122,7 @@ class TokenBucket:
         return False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Message:
     """One submitted message (one part of a concatenated one is one Message)."""
 
@@ -142,7 +142,7 @@ class Message:
     scheduled: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ReceiptJob:
     """A deliver_sm (receipt or MO) waiting for, or in, delivery."""
 
@@ -210,6 +210,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = ""
         self.account = ""
+        self.account_limits: Account | None = None
         self.bind = ""
         self.closing = False
         self.last_activity = time.monotonic()
@@ -351,6 +352,7 @@ class Simulator:
             cluster.instances.append(inst)
             self.instances[spec.name] = inst
         self._fault_cache: dict[tuple[str, str], Any] = {}
+        self._pumps_pending: set[tuple[str, str]] = set()
         self._wheel: dict[int, list[tuple[Any, tuple[Any, ...]]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._timers: set[asyncio.TimerHandle] = set()
@@ -625,6 +627,7 @@ class Simulator:
             conn.send(resp_cls(command_status=status, sequence_number=pdu.sequence_number))
             return
         conn.account = account.system_id  # type: ignore[union-attr]
+        conn.account_limits = account
         conn.bind = kind
         conn.send(
             resp_cls(sequence_number=pdu.sequence_number, system_id=conn.instance.name,
@@ -653,7 +656,7 @@ class Simulator:
         return 0
 
     def _submit(self, conn: Connection, pdu: Any, resp_cls: type[Pdu]) -> None:
-        account = self.config.account(conn.account)
+        account = conn.account_limits
         assert account is not None
         conn.submits += 1
         self.count("submits")
@@ -824,7 +827,22 @@ class Simulator:
         if self.fault("duplicate_receipt", msg.instance):
             dup = ReceiptJob(msg.account, pdu, msg.id, note="fault duplicate_receipt", retry=False)
             cluster.queue[msg.account].append(dup)
-        self._pump(cluster, msg.account)
+        if self.fault("receipt_before_resp", msg.instance):
+            self._pump(cluster, msg.account)  # now: it must go out before the resp
+        else:
+            self._pump_soon(cluster, msg.account)
+
+    def _pump_soon(self, cluster: Cluster, account: str) -> None:
+        """Pump once at the end of this loop iteration, for every receipt queued in it."""
+        key = (cluster.name, account)
+        if key not in self._pumps_pending:
+            self._pumps_pending.add(key)
+            assert self.loop is not None
+            self.loop.call_soon(self._pump_pending, cluster, account)
+
+    def _pump_pending(self, cluster: Cluster, account: str) -> None:
+        self._pumps_pending.discard((cluster.name, account))
+        self._pump(cluster, account)
 
     def inject(self, account: str, pdus: list[DeliverSm], instance: str | None = None) -> None:
         """Queue MO deliver_sm PDUs for `account` (on `instance`'s cluster)."""
