@@ -281,7 +281,23 @@ def _values(v: Any) -> Any:
     return v.array if isinstance(v, pd.Series) else v
 
 
+class _NoBar:
+    """Stands in for a hidden tqdm bar (a tqdm, even disabled, starts tqdm's monitor
+    thread, which then outlives it)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
 def _show(total: int, desc: str, show: bool):  # type: ignore[no-untyped-def]
+    if not show:
+        return _NoBar()
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=not show,
@@ -301,28 +317,51 @@ _FAST_DTYPE: dict[int, Any] = {
 _FAST_DTYPE.update({k: object for k in _FAST_KEYS})
 
 
-def _trace_chunks(f: Any, bar: Any) -> Iterable[tuple[int, bytes, int]]:
-    """(first line number, bytes, line count) of whole-line chunks of about _CHUNK bytes."""
+#: trace files of at least this many bytes are read in two parts, the second in a forked
+#: worker process, when the machine has more than one CPU (see `_read_trace_parallel`)
+_PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+#: share of the file parsed by this process; the worker's share costs more, as its result
+#: is pickled, piped and unpickled
+_PARENT_SHARE = 0.55
+
+
+def _trace_chunks(f: Any, bar: Any, start: int = 0, end: int | None = None
+                  ) -> Iterable[tuple[int, bytes, int]]:
+    """(first line number, bytes, line count) of whole-line chunks of about _CHUNK bytes.
+
+    Reads from byte `start` (a line start) up to byte `end` (a line start, or the end of the
+    file when None); line numbers count from 1 at `start`.
+    """
     first_line = 1
-    while True:
-        chunk = f.read(_CHUNK)
+    pos = f.seek(start)
+    while end is None or pos < end:
+        chunk = f.read(_CHUNK if end is None else min(_CHUNK, end - pos))
         if not chunk:
             return
         if not chunk.endswith(b"\n"):
-            chunk += f.readline()
-        bar.update(len(chunk))
+            chunk += f.readline()  # `end` is a line start: this never passes it
+        pos += len(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
         nlines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
         yield first_line, chunk, nlines
         first_line += nlines
 
 
-def _read_trace(path: str, show: bool) -> tuple[pd.DataFrame, list]:
+_Range = tuple[list[pd.DataFrame], list[dict[str, Any]], list[tuple[str, int, str]], int]
+
+
+def _parse_range(path: str, start: int, end: int | None, bar: Any, threads: bool) -> _Range:
+    """The fast parts, slow events and bad lines of the lines of `path` in [start, end), with
+    line numbers counted from 1 at `start`, and the number of lines read."""
     parts: list[pd.DataFrame] = []
     slow: list[dict[str, Any]] = []
     bad: list[tuple[str, int, str]] = []
+    nlines_total = 0
 
-    def collect(first_line: int, chunk: bytes, result: Any) -> None:
-        fast, redo = result.result()
+    def collect(first_line: int, chunk: bytes, nlines: int, result: Any) -> None:
+        nonlocal nlines_total
+        fast, redo = result.result() if threads else result
         if fast is not None:
             fast["line"] = first_line + fast.index.to_numpy()
             parts.append(fast)
@@ -330,17 +369,139 @@ def _read_trace(path: str, show: bool) -> tuple[pd.DataFrame, list]:
             lines = chunk.split(b"\n")
             for i in redo:
                 _slow_line(lines[i], path, first_line + i, slow, bad)
+        nlines_total = first_line + nlines - 1
 
-    # pandas' C tokenizer releases the GIL, so two chunks parse at once on two cores
-    with open(path, "rb") as f, _show(os.path.getsize(path), os.path.basename(path), show) as bar, \
-            ThreadPoolExecutor(max_workers=2) as pool:
-        pending: deque = deque()
-        for first_line, chunk, nlines in _trace_chunks(f, bar):
-            pending.append((first_line, chunk, pool.submit(_fast_chunk, chunk, nlines)))
-            if len(pending) > 2:
+    with open(path, "rb") as f:
+        chunks = _trace_chunks(f, bar, start, end)
+        if not threads:
+            for first_line, chunk, nlines in chunks:
+                collect(first_line, chunk, nlines, _fast_chunk(chunk, nlines))
+            return parts, slow, bad, nlines_total
+        # pandas' C tokenizer releases the GIL, so two chunks parse at once on two cores
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pending: deque = deque()
+            for first_line, chunk, nlines in chunks:
+                pending.append((first_line, chunk, nlines,
+                                pool.submit(_fast_chunk, chunk, nlines)))
+                if len(pending) > 2:
+                    collect(*pending.popleft())
+            while pending:
                 collect(*pending.popleft())
-        while pending:
-            collect(*pending.popleft())
+    return parts, slow, bad, nlines_total
+
+
+def _parse_range_worker(path: str, start: int, end: int | None) -> _Range:
+    """`_parse_range` in a worker process: the fast parts come back as one DataFrame (one
+    pickle instead of many; the parts share their columns and dtypes)."""
+    parts, slow, bad, nlines = _parse_range(path, start, end, None, threads=False)
+    if len(parts) > 1:
+        parts = [pd.concat(parts, ignore_index=True)]
+    return parts, slow, bad, nlines
+
+
+def _split_point(path: str, size: int) -> int:
+    """The start of the first line that begins at or after `_PARENT_SHARE` of the file."""
+    if size < 2:
+        return size
+    at = min(max(int(size * _PARENT_SHARE), 1), size)
+    with open(path, "rb") as f:
+        f.seek(at - 1)
+        f.readline()
+        return f.tell()
+
+
+def _fork_context() -> Any:
+    """The "fork" multiprocessing context when forking is safe here, else None.
+
+    Forking copies only the calling thread, so it is used only while no other thread runs
+    that could hold a lock the child needs. The one thread let pass is tqdm's monitor (a
+    progress bar shown earlier leaves it running): it only takes tqdm's own lock, which the
+    worker never uses.
+    """
+    import multiprocessing
+    import threading
+
+    if (os.cpu_count() or 1) < 2:
+        return None
+    me = threading.current_thread()
+    if any(t is not me and t.name != "tqdm_monitor" for t in threading.enumerate()):
+        return None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _read_trace_parallel(path: str, size: int, show: bool) -> tuple[pd.DataFrame, list] | None:
+    """`_read_trace` with the last part of the file (from a line start near
+    `_PARENT_SHARE`) parsed in a forked worker process while this one parses the first;
+    None when that cannot be done here.
+
+    Gives the same DataFrame as the single-process path: the worker returns the raw parts
+    (before `_finish`), its line numbers are shifted by the first part's line count, and
+    the parts are assembled and finished exactly as there. If the worker fails in any way
+    (a broken pool, an exception), this process parses that part itself.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = _fork_context()
+    if ctx is None:
+        return None
+    middle = _split_point(path, size)
+    if middle >= size:
+        return None
+    pool = None
+    future = None
+    try:
+        try:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns of forking with threads: only tqdm's monitor is left
+                warnings.simplefilter("ignore", DeprecationWarning)
+                future = pool.submit(_parse_range_worker, path, middle, None)
+        except Exception:  # cannot fork: parse the second part here too
+            future = None
+        with _show(size, os.path.basename(path), show) as bar:
+            parts, slow, bad, offset = _parse_range(path, 0, middle, bar, threads=False)
+            if len(parts) > 1:  # while the worker finishes (same columns and dtypes)
+                parts = [pd.concat(parts, ignore_index=True)]
+            second: _Range | None = None
+            if future is not None:
+                try:
+                    second = future.result()
+                except Exception:  # BrokenProcessPool, pickling, the worker's own error
+                    second = None
+                bar.update(size - middle)
+            if second is None:
+                second = _parse_range(path, middle, None, None, threads=False)
+                if future is None:
+                    bar.update(size - middle)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    parts2, slow2, bad2, _ = second
+    for part in parts2:
+        part["line"] += offset
+    for event in slow2:
+        event["line"] += offset
+    parts += parts2
+    slow += slow2
+    bad += [(file, line + offset, reason) for file, line, reason in bad2]
+    return _assemble(parts, slow, path), bad
+
+
+def _read_trace(path: str, show: bool) -> tuple[pd.DataFrame, list]:
+    size = os.path.getsize(path)
+    if size >= _PARALLEL_MIN_BYTES:
+        result = _read_trace_parallel(path, size, show)
+        if result is not None:
+            return result
+    with _show(size, os.path.basename(path), show) as bar:
+        parts, slow, bad, _ = _parse_range(path, 0, None, bar, threads=True)
+    return _assemble(parts, slow, path), bad
+
+
+def _assemble(parts: list[pd.DataFrame], slow: list[dict[str, Any]], path: str) -> pd.DataFrame:
+    """One finished DataFrame, in line order, of the fast parts and the slow events."""
     if slow:
         parts.append(pd.DataFrame.from_records(slow, columns=[*_columns_of(slow), "line"]))
     if not parts:
@@ -351,7 +512,7 @@ def _read_trace(path: str, show: bool) -> tuple[pd.DataFrame, list]:
         df = pd.concat(parts, ignore_index=True)
     if slow and len(parts) > 1:
         df = df.sort_values("line", kind="stable", ignore_index=True)
-    return _finish(df.reset_index(drop=True), path), bad
+    return _finish(df.reset_index(drop=True), path)
 
 
 def _fast_chunk(chunk: bytes, nlines: int) -> tuple[pd.DataFrame | None, list[int]]:

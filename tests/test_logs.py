@@ -304,3 +304,97 @@ def test_progress_bar_off_when_not_a_terminal(tmp_path, capsys):
         warnings.simplefilter("error")
         logs.read(tmp_path / "t.jsonl")
     assert capsys.readouterr().err == ""
+
+
+# --- the two-process trace reading ---------------------------------------------------------
+
+
+def _mixed_trace(path) -> None:
+    """A trace whose halves both hold fast lines, slow lines (escapes, another key order,
+    an extra key) and bad lines."""
+    b = TraceBuilder()
+    for i in range(60):
+        b.submit(i * 0.5, message_id=f"{i:x}a", status=0x58 if i % 7 == 0 else 0)
+        b.receipt(i * 0.5 + 2.0, f"{i:x}a")
+    lines = b.lines()
+    for half in (0, len(lines) // 2):
+        escaped = json.loads(lines[half + 3])
+        escaped["note"] = 'said "hi" \\ bye\nnext'
+        lines[half + 3] = json.dumps(escaped, separators=(",", ":"))
+        reordered = json.loads(lines[half + 9])
+        lines[half + 9] = json.dumps(dict(reversed(list(reordered.items()))))
+        extra = json.loads(lines[half + 20])
+        extra["retry"] = half + 1
+        lines[half + 20] = json.dumps(extra)
+        lines[half + 30] = '{"time": 1, "direction": "out", "comm'  # truncated
+        lines[half + 31] = ""
+        lines[half + 40] = "[1, 2]"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _read_both(path, monkeypatch):
+    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 1 << 62)
+    with pytest.warns(logs.BadLineWarning):
+        single = logs.read(path, progress=False)
+    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
+    with pytest.warns(logs.BadLineWarning):
+        parallel = logs.read(path, progress=False)
+    return single, parallel
+
+
+@pytest.mark.parametrize("chunk", [logs._CHUNK, 4096])
+def test_parallel_trace_read_gives_the_same_table(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(logs, "_CHUNK", chunk)
+    path = tmp_path / "t.jsonl"
+    _mixed_trace(path)
+    if logs._fork_context() is None:
+        pytest.skip("no fork here: the parallel path is not taken")
+    size = path.stat().st_size
+    parallel = logs._read_trace_parallel(str(path), size, False)
+    assert parallel is not None  # the two-process path really ran
+    single, read_parallel = _read_both(path, monkeypatch)
+    pd.testing.assert_frame_equal(parallel[0], single)
+    assert parallel[1] == single.attrs["bad_lines"]
+    pd.testing.assert_frame_equal(read_parallel, single)
+    assert read_parallel.attrs["bad_lines"] == single.attrs["bad_lines"]
+    bad_lines = [line for _, line, _ in single.attrs["bad_lines"]]
+    n = len(path.read_text().splitlines())
+    assert len(bad_lines) == 4 and bad_lines[0] < n // 2 < bad_lines[2]
+    assert single["retry"].notna().sum() == 2
+    assert (single["note"] == 'said "hi" \\ bye\nnext').sum() == 2
+
+
+def _failing_worker(path, start, end):
+    raise RuntimeError("worker failed")
+
+
+def _dying_worker(path, start, end):
+    import os
+
+    os._exit(3)
+
+
+@pytest.mark.parametrize("worker", [_failing_worker, _dying_worker])
+def test_parallel_trace_read_falls_back_when_the_worker_fails(tmp_path, monkeypatch, worker):
+    path = tmp_path / "t.jsonl"
+    _mixed_trace(path)
+    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 1 << 62)
+    with pytest.warns(logs.BadLineWarning):
+        single = logs.read(path, progress=False)
+    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(logs, "_parse_range_worker", worker)
+    with pytest.warns(logs.BadLineWarning):
+        df = logs.read(path, progress=False)
+    pd.testing.assert_frame_equal(df, single)
+    assert df.attrs["bad_lines"] == single.attrs["bad_lines"]
+
+
+def test_tiny_and_empty_traces_take_the_parallel_path_safely(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert len(logs.read(empty, format="trace", progress=False)) == 0
+    one = tmp_path / "one.jsonl"
+    one.write_text(scenario().lines()[0] + "\n")
+    df = logs.read(one, progress=False)
+    assert df["line"].tolist() == [1]
