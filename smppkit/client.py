@@ -38,7 +38,7 @@ import smpplib.exceptions
 import smpplib.smpp
 
 from .constants import CommandStatus, describe_status, status_name
-from .receipts import ReceiptError, parse_receipt, same_message
+from .receipts import ReceiptError, id_readings, parse_receipt, same_message
 from .text import to_pdus
 
 __all__ = [
@@ -473,16 +473,6 @@ def _s(value: Any) -> str:
 _INTERMEDIATE = {"ACCEPTD", "ENROUTE"}
 
 
-def _id_keys(message_id: str) -> set[Any]:
-    """Every reading of an id: its lower-case text, its value as hex, as decimal."""
-    text = message_id.strip().lower()
-    keys: set[Any] = {text}
-    for base in (16, 10):
-        with contextlib.suppress(ValueError):
-            keys.add(int(text, base))
-    return keys
-
-
 def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], timeout: float, final: bool) -> Any:
     import pandas as pd
 
@@ -493,7 +483,7 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
     # pair found is then explained (and confirmed) by same_message.
     index: dict[Any, list[str]] = {}
     for mid in wanted:
-        for key in _id_keys(mid):
+        for key in id_readings(mid):
             index.setdefault(key, []).append(mid)
     deadline = time.monotonic() + timeout
     found: dict[str, dict[str, Any]] = {}
@@ -505,7 +495,7 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
                 rid = row["receipt_id"] or row.get("receipted_message_id")
                 if not rid or (final and row["stat"] in _INTERMEDIATE):
                     continue
-                candidates = {m for key in _id_keys(rid) for m in index.get(key, ())}
+                candidates = {m for key in id_readings(rid) for m in index.get(key, ())}
                 for mid in sorted(candidates):
                     match = same_message(mid, rid)
                     if match and mid not in found:

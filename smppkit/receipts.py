@@ -44,6 +44,7 @@ __all__ = [
     "ReceiptError",
     "format_receipt",
     "kannel_msg_id_type_for",
+    "id_readings",
     "message_id_key",
     "parse_receipt",
     "receipt_pdu",
@@ -668,6 +669,14 @@ def _readings(s: str, form: str) -> list[tuple[str, int | str]]:
         return [(form, message_id_key(s, form) if form != "string" else s)]  # type: ignore[arg-type]
     except ValueError:
         return []
+
+
+def id_readings(message_id: str) -> set[int | str]:
+    """Every value `message_id` can stand for: its lower-cased text, its decimal value and
+    its hex value (when it reads as such). Two ids that `same_message` pairs share one of
+    these, so they make a cheap index; `same_message` then confirms and explains."""
+    text = message_id.strip()
+    return {text.lower(), *(value for _, value in _readings(text, "auto"))}
 
 
 def _saturation_note(n: int) -> str:

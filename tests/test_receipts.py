@@ -604,3 +604,13 @@ def test_provider_rule_hex_resp_matches_decimal_receipt(n, pad, lower):
 def test_different_numbers_never_match_under_a_fixed_rule(n, m):
     matched = same_message(f"{n:X}", str(m), resp_form="hex", receipt_form="decimal")
     assert bool(matched) == (n == m)
+
+
+def test_id_readings_index_every_pair_same_message_accepts():
+    from smppkit.receipts import id_readings
+
+    for resp, receipt in [("0B00000700000001", "792633564481978369"), ("00AB", "ab"), ("0042", "42"),
+                          ("Msg-1", "msg-1")]:
+        assert same_message(resp, receipt)
+        assert id_readings(resp) & id_readings(receipt), (resp, receipt)
+    assert not id_readings("0B00000700000001") & id_readings("792633564481978370")
