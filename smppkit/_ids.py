@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 __all__ = ["MAX_DIGITS", "plain_ids"]
 
@@ -30,7 +31,8 @@ def plain_ids(ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
     """Which ids are plain, and their readings.
 
     Args:
-        ids: a 1-d sequence of str (no missing values).
+        ids: a 1-d sequence of str (no missing values), or an Arrow string array (its
+            nulls are not plain).
 
     Returns:
         ``(plain, prefixed, digits, hex_value, dec_value)``, arrays as long as `ids`.
@@ -39,27 +41,62 @@ def plain_ids(ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
         ``hex_value`` (the digits after any prefix read as hex) and ``dec_value`` (the
         same read as decimal, where ``digits``). Values of other ids are meaningless.
     """
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        return _plain_arrow(ids)
     u = np.asarray(ids, dtype=object)
     n = len(u)
-    plain = np.zeros(n, dtype=bool)
-    prefixed = np.zeros(n, dtype=bool)
-    digits = np.zeros(n, dtype=bool)
-    hex_value = np.zeros(n, dtype=np.int64)
-    dec_value = np.zeros(n, dtype=np.int64)
     if n == 0:
-        return plain, prefixed, digits, hex_value, dec_value
+        return _read(np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64))
     lens = np.fromiter(map(len, u), dtype=np.int64, count=n)
     cand = (lens >= 1) & (lens <= _WIDTH) & np.fromiter(map(str.isascii, u), dtype=bool, count=n)
     rows = np.flatnonzero(cand)
-    if len(rows) == 0:
-        return plain, prefixed, digits, hex_value, dec_value
     text = "\n".join(u[rows])
-    if text.count("\n") != len(rows) - 1:  # an id holds a newline: leave all to the caller
-        return plain, prefixed, digits, hex_value, dec_value
-    buf = np.frombuffer(text.encode("ascii") + b"\n" * 32, dtype=np.uint8)
-    ln = lens[rows]
+    if text.count("\n") != max(len(rows) - 1, 0):  # an id holds a newline: leave all
+        rows = rows[:0]
+        text = ""
     starts = np.zeros(len(rows), dtype=np.int64)
-    np.cumsum(ln[:-1] + 1, out=starts[1:])
+    np.cumsum(lens[rows][:-1] + 1, out=starts[1:])
+    return _scatter(n, rows, *_read(np.frombuffer(text.encode("ascii"), dtype=np.uint8),
+                                    starts, lens[rows]))
+
+
+def _plain_arrow(ids: pa.Array | pa.ChunkedArray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`plain_ids` straight from the offsets and bytes of an Arrow string array."""
+    arr = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        raise TypeError(f"plain_ids: an Arrow string array, not {arr.type}")
+    n = len(arr)
+    width = 8 if pa.types.is_large_string(arr.type) else 4
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64 if width == 8 else np.int32,
+                            count=n + 1, offset=arr.offset * width).astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    lens = np.diff(offsets)
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(valid & (lens >= 1) & (lens <= _WIDTH))
+    return _scatter(n, rows, *_read(data, offsets[rows], lens[rows]))
+
+
+def _scatter(n: int, rows: np.ndarray, *readings: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Readings of the candidate `rows` placed into arrays for all `n` ids."""
+    out = []
+    for r in readings:
+        full = np.zeros(n, dtype=r.dtype)
+        full[rows] = r
+        out.append(full)
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _read(data: np.ndarray, starts: np.ndarray, ln: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Readings of the ids at data[starts : starts + ln] (each 1 to _WIDTH bytes long)."""
+    m = len(starts)
+    if m == 0:
+        empty = np.zeros(0, dtype=bool)
+        return empty, empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    buf = np.concatenate([data, np.zeros(32, dtype=np.uint8)])  # room to read past the end
     first, second = buf[starts], buf[starts + 1]
     pre = (ln >= 3) & (first == ord("0")) & ((second == ord("x")) | (second == ord("X")))
     body_len = ln - 2 * pre
@@ -70,14 +107,12 @@ def plain_ids(ids: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
     inside = np.arange(MAX_DIGITS) < body_len[:, None]
     ok = (body_len >= 1) & (body_len <= MAX_DIGITS) & np.all((value < 16) | ~inside, axis=1)
     dig = ok & ~pre & np.all((value < 10) | ~inside, axis=1)
-    hv = np.zeros(len(rows), dtype=np.int64)
-    dv = np.zeros(len(rows), dtype=np.int64)
+    hv = np.zeros(m, dtype=np.int64)
+    dv = np.zeros(m, dtype=np.int64)
     for j in range(int(body_len[ok].max()) if ok.any() else 0):
         v, inj = value[:, j].astype(np.int64), inside[:, j]
         np.multiply(hv, 16, out=hv, where=inj)
         np.add(hv, v, out=hv, where=inj)
         np.multiply(dv, 10, out=dv, where=inj)
         np.add(dv, v, out=dv, where=inj)
-    plain[rows], prefixed[rows], digits[rows] = ok, pre & ok, dig
-    hex_value[rows], dec_value[rows] = hv, dv
-    return plain, prefixed, digits, hex_value, dec_value
+    return ok, pre & ok, dig, hv, dv

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ._ids import plain_ids
 from .constants import CommandStatus, MessageState, describe_status
@@ -120,7 +122,8 @@ def throughput(df: pd.DataFrame, freq: str = "1s", by: str | Sequence[str] = ("c
     by = [by] if isinstance(by, str) else list(by)
     work = df.loc[df["time"].notna(), ["time", *[b for b in by if b in df]]]
     if "kind" in by and "kind" not in df:
-        work = work.assign(kind=classify(df.loc[work.index]))
+        work = work.assign(kind=classify(df.loc[work.index, ["command", "esm_class",
+                                                              "receipt_stat"]]))
     if not by:
         counts = work.groupby(pd.Grouper(key="time", freq=freq)).size()
         return _bins(counts, freq).to_frame("events")
@@ -212,7 +215,8 @@ def response_latency(df: pd.DataFrame, commands: Iterable[str] | None = ("submit
         ``message_id``.
     """
     p = _pairs(df, commands)
-    req = df.loc[p.index]
+    req = df.loc[p.index, ["time", "session", "instance", "command", "sequence",
+                           "destination_addr"]]
     out = pd.DataFrame({
         "time": req["time"],
         "session": req["session"],
@@ -370,34 +374,56 @@ def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
 # --- receipts -----------------------------------------------------------------------------
 
 
-def _readings(ids: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(normalised string, hex reading, decimal reading) of each id, readings as str.
+def _python_readings(text: str) -> tuple[str | None, int | None, int | None]:
+    """(normalised text, hex reading, decimal reading) of one id, the rules' definitions."""
+    s = text.strip().lower()
+    if not s:
+        return None, None, None
+    body = s[2:] if s.startswith("0x") else s
+    try:
+        hex_value = int(body, 16) if body and "_" not in body else None
+    except ValueError:
+        hex_value = None
+    return s, hex_value, (int(s) if s.isdigit() and s.isascii() else None)
 
-    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`;
-    the rest one by one.
+
+def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Integer keys of the ids in `columns`, comparable across them: for each column
+    (normalised text, hex reading, decimal reading) as int64 arrays, -1 where there is none.
+
+    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`
+    and their ASCII text is normalised by Arrow; the rest go through `_python_readings`.
+    Readings are the numbers themselves; numbers beyond int64 and texts get codes shared by
+    all the columns.
     """
-    codes, uniques = pd.factorize(ids)
-    raw = np.asarray(uniques, dtype=object)
-    u = np.array([x.strip().lower() or None for x in raw], dtype=object)
-    norm = pd.Series(np.append(u, None)[codes], index=ids.index, dtype=object)
-    hexs = np.empty(len(u) + 1, dtype=object)
-    decs = np.empty(len(u) + 1, dtype=object)
-    plain, _, digits, hex_value, dec_value = plain_ids(raw)
-    hexs[:-1][plain] = hex_value[plain].astype(str).astype(object)
-    decs[:-1][digits] = dec_value[digits].astype(str).astype(object)
-    for i in np.flatnonzero(~plain):
-        s = u[i]
-        if s is None:
-            continue
-        body = s[2:] if s.startswith("0x") else s
-        try:
-            hexs[i] = str(int(body, 16)) if body and "_" not in body else None
-        except ValueError:
-            hexs[i] = None
-        decs[i] = str(int(s)) if s.isdigit() and s.isascii() else None
-    idx = ids.index
-    return (norm, pd.Series(hexs[codes], index=idx, dtype=object),
-            pd.Series(decs[codes], index=idx, dtype=object))
+    sizes = [len(c) for c in columns]
+    arr = pa.concat_arrays([
+        pa.chunked_array(pa.array(c.astype("string"), type=pa.large_string())).combine_chunks()
+        for c in columns
+    ]) if columns else pa.array([], type=pa.large_string())
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    plain, _, digits, hex_value, dec_value = plain_ids(arr)
+    hexs = np.where(plain, hex_value, -1)
+    decs = np.where(plain & digits, dec_value, -1)
+    simple = pc.fill_null(pc.string_is_ascii(arr), False).to_numpy(zero_copy_only=False)
+    texts = pc.ascii_lower(pc.utf8_trim_whitespace(arr))
+    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
+    slow = valid & ~(plain & simple)
+    if slow.any():
+        readings = [_python_readings(t) for t in arr.filter(pa.array(slow)).to_pylist()]
+        big: dict[int, int] = {}  # numbers beyond int64 -> codes below -1
+
+        def code(v: int | None) -> int:
+            return -1 if v is None else v if v < 2**63 else big.setdefault(v, -2 - len(big))
+
+        hexs[slow] = [code(h) for _, h, _ in readings]
+        decs[slow] = [code(d) for _, _, d in readings]
+        texts = pc.replace_with_mask(texts, pa.array(slow),
+                                     pa.array([t for t, _, _ in readings], pa.large_string()))
+    text_codes = pc.fill_null(pc.dictionary_encode(texts).indices, -1)
+    text_codes = text_codes.to_numpy(zero_copy_only=False).astype(np.int64)
+    bounds = np.cumsum([0, *sizes])
+    return [(text_codes[i:j], hexs[i:j], decs[i:j]) for i, j in zip(bounds, bounds[1:], strict=False)]
 
 
 _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
@@ -407,7 +433,9 @@ _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
 def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
     """Every submit (with its resp) and every receipt, paired by message id."""
     p = _pairs(df, _SUBMITS)
-    sub = df.loc[p.index]
+    sub = df.loc[p.index, ["time", "session", "instance", "sequence", "source_addr",
+                           "destination_addr", "registered_delivery", "part_ref",
+                           "part_total", "part_seq"]]
     rows = p["resp_row"]
     answered = rows.notna().to_numpy()
     status = pd.Series(pd.NA, index=sub.index, dtype="Int64")
@@ -425,14 +453,14 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         "resp_time": p["resp_time"].astype(df["time"].dtype), "command_status": status,
         "message_id": mid,
     }).reset_index(drop=True)
-    rec = df.loc[_is_receipt(df)]
+    rec = df.loc[_is_receipt(df), ["time", "session", "instance", "message_id",
+                                   "receipt_stat", "receipt_err"]]
     r = pd.DataFrame({
         "receipt_time": rec["time"], "receipt_session": rec["session"],
         "receipt_instance": rec["instance"], "receipt_message_id": rec["message_id"],
         "receipt_stat": rec["receipt_stat"], "receipt_err": rec["receipt_err"],
     }).reset_index(drop=True)
-    s_keys = _readings(s["message_id"])
-    r_keys = _readings(r["receipt_message_id"])
+    s_keys, r_keys = _id_keys(s["message_id"], r["receipt_message_id"])
     accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
     owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt
     rule = np.full(len(r), None, dtype=object)
@@ -441,9 +469,9 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         if not free.any():
             break
         # each free receipt takes the first accepted submit with its key
-        lkey, rkey = s_keys[si].to_numpy(), r_keys[ri].to_numpy()
-        lrows = np.flatnonzero(accepted & pd.notna(lkey))
-        rrows = np.flatnonzero(free & pd.notna(rkey))
+        lkey, rkey = s_keys[si], r_keys[ri]
+        lrows = np.flatnonzero(accepted & (lkey != -1))
+        rrows = np.flatnonzero(free & (rkey != -1))
         if len(lrows) == 0 or len(rrows) == 0:
             continue
         codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))

@@ -7,16 +7,15 @@ dtypes listed in `SCHEMA` and adds the derived columns. Nothing is dropped silen
 or frame that cannot be read is listed in ``df.attrs["bad_lines"]`` as
 ``(file, line, reason)`` and summarised in one `BadLineWarning`.
 
-The JSONL trace has a fast path. `trace.dump_event` writes every line with the same keys in
-the same order, so after one C-level rewrite (``":`` -> ``",``) a line is a CSV record of
-alternating keys and values, and pandas' C parser reads the values without building one
-dict per line. Lines the fast path cannot vouch for (a backslash escape, another key order,
-extra keys, too few fields) are read again one by one with `json.loads`.
+The JSONL trace is read by Arrow's JSON reader in large blocks, on every core and without
+one Python object per value; its strings stay in Arrow memory (pandas' "string" dtype is
+Arrow-backed). A block holding anything Arrow cannot vouch for (invalid JSON, a value of the
+wrong type, a missing required key, a blank line) is halved until the few lines at fault are
+read one by one with `json.loads`, which says what is wrong with each.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -24,14 +23,15 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 from ._ids import plain_ids
 from .codec import decode
@@ -107,7 +107,8 @@ def read(
         tz: time zone of log timestamps written without one (smpplib's asctime).
 
     Returns:
-        A DataFrame with the columns and dtypes of `SCHEMA` (plus any unknown trace keys).
+        A DataFrame with the columns and dtypes of `SCHEMA`, then any unknown trace keys
+        (with pandas' `convert_dtypes`: Int64, Float64, string, boolean, or object).
         ``df.attrs["bad_lines"]`` lists ``(file, line, reason)`` for input not read.
 
     Raises:
@@ -225,22 +226,52 @@ def message_id_key(message_id: str) -> str:
     return str(_id_key_function()(message_id))
 
 
-def _id_keys(uniques: np.ndarray) -> np.ndarray:
-    """`message_id_key` of each of `uniques` (distinct str ids), as an object array.
+def _id_keys(ids: pd.Series) -> pd.Series:
+    """`message_id_key` of each id (NA stays NA), as a "string" Series.
 
     With `smppkit.receipts.message_id_key`, plain hex/decimal ids are read at once by
     `smppkit._ids.plain_ids` (the same numbers that function gives: all-digit ids as
-    decimal, others as hex); every other id goes through the function itself.
+    decimal, others as hex); every other id goes through the function itself, once per
+    distinct id.
     """
     keyf = _id_key_function()
-    out = np.empty(len(uniques), dtype=object)
-    rest = np.ones(len(uniques), dtype=bool)
+    arr = pa.chunked_array(pa.array(ids.astype(_STR), type=pa.string())).combine_chunks()
+    rest = arr.is_valid().to_numpy(zero_copy_only=False)
+    keys = pa.nulls(len(arr), pa.string())
     if getattr(keyf, "__module__", None) == "smppkit.receipts":
-        plain, _, digits, hex_value, dec_value = plain_ids(uniques)
-        out[plain] = np.where(digits, dec_value, hex_value)[plain].astype(str).astype(object)
-        rest = ~plain
-    out[rest] = [str(keyf(u)) for u in uniques[rest]]
-    return out
+        plain, _, digits, hex_value, dec_value = plain_ids(arr)
+        numbers = pa.array(np.where(digits, dec_value, hex_value), mask=~plain)
+        keys = pc.cast(numbers, pa.string())
+        rest &= ~plain
+    if rest.any():
+        where = np.flatnonzero(rest)
+        codes, uniques = pd.factorize(np.asarray(arr.take(where).to_pylist(), dtype=object))
+        values = np.array([str(keyf(u)) for u in uniques], dtype=object)[codes]
+        keys = pc.replace_with_mask(keys, pa.array(rest), pa.array(values, type=pa.string()))
+    return pd.Series(keys.to_pandas(types_mapper=_ARROW_TYPES.get), index=ids.index)
+
+
+def _status_names(status: pd.Series) -> pd.Series:
+    """`constants.status_name` of each command_status (NA stays NA)."""
+    codes, uniques = pd.factorize(status)
+    names = pa.array([status_name(int(c)) for c in uniques], type=pa.string())
+    indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
+    decoded = pa.DictionaryArray.from_arrays(indices, names).dictionary_decode()
+    return pd.Series(decoded.to_pandas(types_mapper=_ARROW_TYPES.get), index=status.index)
+
+
+def _utc_times(time: pd.Series) -> pd.Series:
+    """Seconds since the epoch -> datetime64[ns, UTC]; NaN, non-numbers and times beyond
+    pandas' range (years 1677-2262) become NaT."""
+    if isinstance(time.dtype, pd.DatetimeTZDtype):
+        return time.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    seconds = pd.to_numeric(time, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    # float seconds carry ~0.2 us of noise at today's epoch: round to microseconds
+    usecs = np.round(seconds * 1e6)
+    nat = ~(np.abs(usecs) < 9.2e15)  # NaN too
+    ns = np.where(nat, 0, usecs).astype(np.int64) * 1000
+    ns[nat] = np.iinfo(np.int64).min  # numpy's NaT
+    return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), index=time.index)
 
 
 def _finish(df: pd.DataFrame, source_file: str) -> pd.DataFrame:
@@ -248,32 +279,23 @@ def _finish(df: pd.DataFrame, source_file: str) -> pd.DataFrame:
     n = len(df)
     out: dict[str, Any] = {}
     time = df["time"] if "time" in df else pd.Series(np.nan, index=df.index)
-    if isinstance(time.dtype, pd.DatetimeTZDtype):
-        out["time"] = time.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    else:
-        # float seconds carry ~0.2 us of noise at today's epoch: round to microseconds
-        usecs = (pd.to_numeric(time, errors="coerce").astype("float64") * 1e6).round()
-        out["time"] = pd.to_datetime(usecs, unit="us", utc=True).astype("datetime64[ns, UTC]")
+    out["time"] = _utc_times(time)
     for name in TRACE_FIELDS[1:]:
         col = df[name] if name in df else pd.Series(None, index=df.index, dtype=object)
         if name in _NUMERIC_FIELDS:
-            out[name] = pd.to_numeric(col, errors="coerce").astype(_INT)
+            out[name] = col if col.dtype == _INT else pd.to_numeric(col, errors="coerce").astype(_INT)
         else:
             out[name] = col.astype(_STR)
-    status = out["command_status"]
-    codes = status.dropna().unique()
-    names = {int(c): status_name(int(c)) for c in codes}
-    out["command_status_name"] = status.map(names, na_action="ignore").astype(_STR)
-    codes, uniques = pd.factorize(out["message_id"])
-    keys = np.append(_id_keys(np.asarray(uniques, dtype=object)), None)
-    out["id_key"] = pd.array(keys[codes], dtype=_STR)  # code -1 (NA) takes the last: None
-    out["source_file"] = pd.array(np.full(n, source_file, dtype=object), dtype=_STR)
+    out["command_status_name"] = _status_names(out["command_status"])
+    out["id_key"] = _id_keys(out["message_id"])
+    out["source_file"] = pa.repeat(pa.scalar(source_file, pa.string()), n).to_pandas(
+        types_mapper=_ARROW_TYPES.get)
     line = df["line"] if "line" in df else pd.Series(np.arange(1, n + 1))
     out["line"] = pd.to_numeric(line, errors="coerce").astype(_INT)
     result = pd.DataFrame({k: _values(v) for k, v in out.items()}, copy=False)
     for name in df.columns:
-        if name not in SCHEMA:
-            result[name] = _values(df[name])
+        if name not in SCHEMA:  # unknown keys: the same dtype whichever way they were read
+            result[name] = _values(df[name].convert_dtypes())
     return result
 
 
@@ -306,256 +328,125 @@ def _show(total: int, desc: str, show: bool):  # type: ignore[no-untyped-def]
 
 # --- smppkit JSONL trace ------------------------------------------------------------------
 
-_CHUNK = 8 * 1024 * 1024
-_FAST_USECOLS = [2 * i + 1 for i in range(len(TRACE_FIELDS))]
-#: key columns checked on every fast-path row (first, middle and last keys)
-_FAST_KEYS = {0: '{"time"', 16: "command", 44: "hex", 46: "note"}
-_FAST_DTYPE: dict[int, Any] = {
-    2 * i + 1: ("float64" if k == "time" or k in _NUMERIC_FIELDS else object)
-    for i, k in enumerate(TRACE_FIELDS)
-}
-_FAST_DTYPE.update({k: object for k in _FAST_KEYS})
+#: bytes per chunk handed to Arrow's JSON reader (which parses its blocks on every core)
+_CHUNK = 64 * 1024 * 1024
+_ARROW_BLOCK = 4 * 1024 * 1024
+#: a block Arrow refuses is split in two until it is this small, then read line by line
+_SLOW_BYTES = 64 * 1024
+_ARROW_SCHEMA = pa.schema([
+    (k, pa.float64() if k == "time" else pa.int64() if k in _NUMERIC_FIELDS else pa.string())
+    for k in TRACE_FIELDS
+])
+_ARROW_TYPES = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype()}
 
 
-#: trace files of at least this many bytes are read in two parts, the second in a forked
-#: worker process, when the machine has more than one CPU (see `_read_trace_parallel`)
-_PARALLEL_MIN_BYTES = 64 * 1024 * 1024
-#: share of the file parsed by this process; the worker's share costs more, as its result
-#: is pickled, piped and unpickled
-_PARENT_SHARE = 0.55
-
-
-def _trace_chunks(f: Any, bar: Any, start: int = 0, end: int | None = None
-                  ) -> Iterable[tuple[int, bytes, int]]:
+def _trace_chunks(f: Any, bar: Any) -> Iterable[tuple[int, memoryview, int]]:
     """(first line number, bytes, line count) of whole-line chunks of about _CHUNK bytes.
 
-    Reads from byte `start` (a line start) up to byte `end` (a line start, or the end of the
-    file when None); line numbers count from 1 at `start`.
+    The file is read into one reused buffer; each chunk is a view of it, valid until the
+    next one is asked for. The unfinished last line moves to the front of the buffer.
     """
     first_line = 1
-    pos = f.seek(start)
-    while end is None or pos < end:
-        chunk = f.read(_CHUNK if end is None else min(_CHUNK, end - pos))
-        if not chunk:
+    buf = bytearray(_CHUNK)
+    held = 0  # bytes at the front of buf not yielded yet
+    while True:
+        if held == len(buf):  # one line longer than the buffer: a bigger one
+            buf = bytearray(buf) + bytearray(len(buf))
+        with memoryview(buf) as view:
+            n = f.readinto(view[held:])
+        bar.update(n)
+        end = held + n
+        if end == 0:
             return
-        if not chunk.endswith(b"\n"):
-            chunk += f.readline()  # `end` is a line start: this never passes it
-        pos += len(chunk)
-        if bar is not None:
-            bar.update(len(chunk))
-        nlines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-        yield first_line, chunk, nlines
+        cut = end if n == 0 else buf.rfind(b"\n", 0, end) + 1
+        if cut == 0:
+            held = end
+            continue
+        nlines = buf.count(b"\n", 0, cut) + (buf[cut - 1] != 0x0A)
+        with memoryview(buf) as view, view[:cut] as chunk:
+            yield first_line, chunk, nlines
         first_line += nlines
-
-
-_Range = tuple[list[pd.DataFrame], list[dict[str, Any]], list[tuple[str, int, str]], int]
-
-
-def _parse_range(path: str, start: int, end: int | None, bar: Any, threads: bool) -> _Range:
-    """The fast parts, slow events and bad lines of the lines of `path` in [start, end), with
-    line numbers counted from 1 at `start`, and the number of lines read."""
-    parts: list[pd.DataFrame] = []
-    slow: list[dict[str, Any]] = []
-    bad: list[tuple[str, int, str]] = []
-    nlines_total = 0
-
-    def collect(first_line: int, chunk: bytes, nlines: int, result: Any) -> None:
-        nonlocal nlines_total
-        fast, redo = result.result() if threads else result
-        if fast is not None:
-            fast["line"] = first_line + fast.index.to_numpy()
-            parts.append(fast)
-        if redo:
-            lines = chunk.split(b"\n")
-            for i in redo:
-                _slow_line(lines[i], path, first_line + i, slow, bad)
-        nlines_total = first_line + nlines - 1
-
-    with open(path, "rb") as f:
-        chunks = _trace_chunks(f, bar, start, end)
-        if not threads:
-            for first_line, chunk, nlines in chunks:
-                collect(first_line, chunk, nlines, _fast_chunk(chunk, nlines))
-            return parts, slow, bad, nlines_total
-        # pandas' C tokenizer releases the GIL, so two chunks parse at once on two cores
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            pending: deque = deque()
-            for first_line, chunk, nlines in chunks:
-                pending.append((first_line, chunk, nlines,
-                                pool.submit(_fast_chunk, chunk, nlines)))
-                if len(pending) > 2:
-                    collect(*pending.popleft())
-            while pending:
-                collect(*pending.popleft())
-    return parts, slow, bad, nlines_total
-
-
-def _parse_range_worker(path: str, start: int, end: int | None) -> _Range:
-    """`_parse_range` in a worker process: the fast parts come back as one DataFrame (one
-    pickle instead of many; the parts share their columns and dtypes)."""
-    parts, slow, bad, nlines = _parse_range(path, start, end, None, threads=False)
-    if len(parts) > 1:
-        parts = [pd.concat(parts, ignore_index=True)]
-    return parts, slow, bad, nlines
-
-
-def _split_point(path: str, size: int) -> int:
-    """The start of the first line that begins at or after `_PARENT_SHARE` of the file."""
-    if size < 2:
-        return size
-    at = min(max(int(size * _PARENT_SHARE), 1), size)
-    with open(path, "rb") as f:
-        f.seek(at - 1)
-        f.readline()
-        return f.tell()
-
-
-def _fork_context() -> Any:
-    """The "fork" multiprocessing context when forking is safe here, else None.
-
-    Forking copies only the calling thread, so it is used only while no other thread runs
-    that could hold a lock the child needs. The one thread let pass is tqdm's monitor (a
-    progress bar shown earlier leaves it running): it only takes tqdm's own lock, which the
-    worker never uses.
-    """
-    import multiprocessing
-    import threading
-
-    if (os.cpu_count() or 1) < 2:
-        return None
-    me = threading.current_thread()
-    if any(t is not me and t.name != "tqdm_monitor" for t in threading.enumerate()):
-        return None
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork")
-
-
-def _read_trace_parallel(path: str, size: int, show: bool) -> tuple[pd.DataFrame, list] | None:
-    """`_read_trace` with the last part of the file (from a line start near
-    `_PARENT_SHARE`) parsed in a forked worker process while this one parses the first;
-    None when that cannot be done here.
-
-    Gives the same DataFrame as the single-process path: the worker returns the raw parts
-    (before `_finish`), its line numbers are shifted by the first part's line count, and
-    the parts are assembled and finished exactly as there. If the worker fails in any way
-    (a broken pool, an exception), this process parses that part itself.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = _fork_context()
-    if ctx is None:
-        return None
-    middle = _split_point(path, size)
-    if middle >= size:
-        return None
-    pool = None
-    future = None
-    try:
-        try:
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns of forking with threads: only tqdm's monitor is left
-                warnings.simplefilter("ignore", DeprecationWarning)
-                future = pool.submit(_parse_range_worker, path, middle, None)
-        except Exception:  # cannot fork: parse the second part here too
-            future = None
-        with _show(size, os.path.basename(path), show) as bar:
-            parts, slow, bad, offset = _parse_range(path, 0, middle, bar, threads=False)
-            if len(parts) > 1:  # while the worker finishes (same columns and dtypes)
-                parts = [pd.concat(parts, ignore_index=True)]
-            second: _Range | None = None
-            if future is not None:
-                try:
-                    second = future.result()
-                except Exception:  # BrokenProcessPool, pickling, the worker's own error
-                    second = None
-                bar.update(size - middle)
-            if second is None:
-                second = _parse_range(path, middle, None, None, threads=False)
-                if future is None:
-                    bar.update(size - middle)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    parts2, slow2, bad2, _ = second
-    for part in parts2:
-        part["line"] += offset
-    for event in slow2:
-        event["line"] += offset
-    parts += parts2
-    slow += slow2
-    bad += [(file, line + offset, reason) for file, line, reason in bad2]
-    return _assemble(parts, slow, path), bad
+        buf[: end - cut] = buf[cut:end]
+        held = end - cut
 
 
 def _read_trace(path: str, show: bool) -> tuple[pd.DataFrame, list]:
-    size = os.path.getsize(path)
-    if size >= _PARALLEL_MIN_BYTES:
-        result = _read_trace_parallel(path, size, show)
-        if result is not None:
-            return result
-    with _show(size, os.path.basename(path), show) as bar:
-        parts, slow, bad, _ = _parse_range(path, 0, None, bar, threads=True)
-    return _assemble(parts, slow, path), bad
+    frames: list[pd.DataFrame] = []
+    bad: list[tuple[str, int, str]] = []
+    with open(path, "rb") as f, _show(os.path.getsize(path), os.path.basename(path), show) as bar:
+        for first_line, chunk, nlines in _trace_chunks(f, bar):
+            _read_block(chunk, first_line, nlines, path, frames, bad)
+    return _assemble(frames, path), bad
 
 
-def _assemble(parts: list[pd.DataFrame], slow: list[dict[str, Any]], path: str) -> pd.DataFrame:
-    """One finished DataFrame, in line order, of the fast parts and the slow events."""
-    if slow:
-        parts.append(pd.DataFrame.from_records(slow, columns=[*_columns_of(slow), "line"]))
-    if not parts:
-        df = pd.DataFrame({k: [] for k in TRACE_FIELDS})
-    elif len(parts) == 1:
-        df = parts[0]
-    else:
-        df = pd.concat(parts, ignore_index=True)
-    if slow and len(parts) > 1:
-        df = df.sort_values("line", kind="stable", ignore_index=True)
-    return _finish(df.reset_index(drop=True), path)
+def _read_block(block: bytes | memoryview, first_line: int, nlines: int, path: str,
+                frames: list[pd.DataFrame], bad: list[tuple[str, int, str]]) -> None:
+    """Append the events of `block` (whole lines, the first numbered `first_line`) to
+    `frames`, in line order, and its unreadable lines to `bad`.
+
+    Arrow reads the block when every line is a trace event it can vouch for; otherwise the
+    block is halved, down to `_SLOW_BYTES`, where `json.loads` reads line by line and
+    `_check_event` names what is wrong. A few bad lines cost a few small slow blocks.
+    """
+    table = _arrow_table(block, nlines)
+    if table is not None:
+        df = table.to_pandas(types_mapper=_ARROW_TYPES.get)
+        df["line"] = np.arange(first_line, first_line + nlines)
+        frames.append(df)
+        return
+    block = bytes(block)  # a view of the reading buffer becomes bytes of its own
+    if len(block) <= _SLOW_BYTES or nlines == 1:
+        events: list[dict[str, Any]] = []
+        for i, raw in enumerate(block.split(b"\n")[:nlines]):
+            _slow_line(raw, path, first_line + i, events, bad)
+        if events:
+            frames.append(pd.DataFrame.from_records(events, columns=[*_columns_of(events), "line"]))
+        return
+    # cut at the start of a line near the middle (after the first line if it is longer)
+    middle = block.rfind(b"\n", 0, len(block) // 2) + 1 or block.find(b"\n") + 1
+    head, tail = block[:middle], block[middle:]
+    nhead = head.count(b"\n")
+    _read_block(head, first_line, nhead, path, frames, bad)
+    _read_block(tail, first_line + nhead, nlines - nhead, path, frames, bad)
 
 
-def _fast_chunk(chunk: bytes, nlines: int) -> tuple[pd.DataFrame | None, list[int]]:
-    """Values of the canonical lines of `chunk` (index = line offset) and the other lines."""
-    redo: list[int] = []
-    if b"\\" in chunk:  # JSON escapes: the CSV reading would get them wrong
-        redo = [i for i, line in enumerate(chunk.split(b"\n")) if b"\\" in line]
-        lines = chunk.split(b"\n")
-        for i in redo:
-            lines[i] = b""
-        chunk = b"\n".join(lines)
+def _arrow_table(block: bytes | memoryview, nlines: int) -> pa.Table | None:
+    """The events of `block` read by Arrow, or None unless every line is an event whose
+    values `_slow_line` would take as they are.
+
+    Arrow refuses a block with invalid JSON, a value of another type than the trace's
+    (`_ARROW_SCHEMA`) or a key given twice. The checks here cover the rest: a blank line
+    (Arrow skips it, so rows and lines no longer line up), a missing or null "time",
+    "direction" or "command" (Arrow cannot tell missing from null), and bytes that are not
+    UTF-8 (Arrow does not check them).
+    """
     try:
-        df = pd.read_csv(
-            io.BytesIO(chunk.replace(b'":', b'",')),
-            sep=",",
-            header=None,
-            quotechar='"',
-            usecols=[*_FAST_KEYS, *_FAST_USECOLS],
-            dtype=_FAST_DTYPE,
-            na_values=["null", "null}"],
-            keep_default_na=False,
-            skip_blank_lines=False,
-            engine="c",
+        table = pa_json.read_json(
+            pa.BufferReader(block),
+            read_options=pa_json.ReadOptions(block_size=_ARROW_BLOCK),
+            parse_options=pa_json.ParseOptions(explicit_schema=_ARROW_SCHEMA,
+                                               unexpected_field_behavior="infer"),
         )
-    except (ValueError, pd.errors.ParserError):
-        return None, sorted(set(range(nlines)))
-    ok = np.ones(len(df), dtype=bool)
-    for col, key in _FAST_KEYS.items():
-        ok &= (df[col] == key).to_numpy(dtype=bool, na_value=False)
-    for name in ("direction", "command"):
-        ok &= df[2 * TRACE_FIELDS.index(name) + 1].notna().to_numpy()
-    # The last value keeps the closing brace; without it the line had more fields.
-    last = df[_FAST_USECOLS[-1]]
-    ok &= (last.isna() | last.str.endswith("}")).to_numpy(dtype=bool, na_value=False)
-    blank_or_redo = set(redo)
-    bad_rows = np.flatnonzero(~ok)
-    redo = sorted(blank_or_redo | {int(i) for i in bad_rows})
-    df = df.loc[ok, _FAST_USECOLS]
-    df.columns = list(TRACE_FIELDS)
-    note = df["note"]
-    if note.notna().any():  # the closing brace sticks to the last value
-        df["note"] = note.str.slice(0, -1)
-    return df, redo
+        if table.num_rows != nlines:
+            return None
+        if any(table.column(k).null_count for k in _REQUIRED):
+            return None
+        if np.frombuffer(block, dtype=np.uint8).max(initial=0) >= 0x80:
+            table.validate(full=True)  # checks that strings are UTF-8
+    except (pa.ArrowException, ValueError):
+        return None
+    return table
+
+
+def _assemble(frames: list[pd.DataFrame], path: str) -> pd.DataFrame:
+    """One finished DataFrame of the frames (already in line order)."""
+    if not frames:
+        df = pd.DataFrame({k: [] for k in TRACE_FIELDS})
+    elif len(frames) == 1:
+        df = frames[0]
+    else:
+        df = pd.concat(frames, ignore_index=True)
+    return _finish(df, path)
 
 
 def _slow_line(raw: bytes, path: str, line: int, out: list, bad: list) -> None:
@@ -580,8 +471,8 @@ def _check_event(obj: Any) -> str | None:
     missing = [k for k in _REQUIRED if k not in obj]
     if missing:
         return "missing key(s): " + ", ".join(missing)
-    if not isinstance(obj["command"], str) or not obj["command"]:
-        return "command is not a non-empty string"
+    if not isinstance(obj["command"], str):  # "" is allowed: a note event has no command
+        return "command is not a string"
     for k in ("time", *_NUMERIC_FIELDS):
         v = obj.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):

@@ -306,12 +306,12 @@ def test_progress_bar_off_when_not_a_terminal(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-# --- the two-process trace reading ---------------------------------------------------------
+# --- Arrow blocks and the line-by-line fallback --------------------------------------------
 
 
 def _mixed_trace(path) -> None:
-    """A trace whose halves both hold fast lines, slow lines (escapes, another key order,
-    an extra key) and bad lines."""
+    """A trace whose halves both hold clean lines, lines that need care (escapes, another
+    key order, an extra key, a note event, non-ASCII text) and bad lines."""
     b = TraceBuilder()
     for i in range(60):
         b.submit(i * 0.5, message_id=f"{i:x}a", status=0x58 if i % 7 == 0 else 0)
@@ -326,75 +326,88 @@ def _mixed_trace(path) -> None:
         extra = json.loads(lines[half + 20])
         extra["retry"] = half + 1
         lines[half + 20] = json.dumps(extra)
+        note = json.loads(lines[half + 25])
+        note.update(direction="", command="", note="receipt for unknown message id 7")
+        lines[half + 25] = json.dumps(note)
+        accented = json.loads(lines[half + 27])
+        accented["note"] = "envoyé à 06…"
+        lines[half + 27] = json.dumps(accented, ensure_ascii=False)
         lines[half + 30] = '{"time": 1, "direction": "out", "comm'  # truncated
         lines[half + 31] = ""
         lines[half + 40] = "[1, 2]"
+        lines[half + 45] = lines[half + 45].replace('"sequence":', '"sequence":"x","s":')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _read_both(path, monkeypatch):
-    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 1 << 62)
-    with pytest.warns(logs.BadLineWarning):
-        single = logs.read(path, progress=False)
-    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
-    with pytest.warns(logs.BadLineWarning):
-        parallel = logs.read(path, progress=False)
-    return single, parallel
+def _line_by_line(path, monkeypatch):
+    """The table read with json.loads alone (Arrow refuses every block)."""
+    with monkeypatch.context() as m:
+        m.setattr(logs, "_arrow_table", lambda block, nlines: None)
+        m.setattr(logs, "_SLOW_BYTES", 1 << 62)
+        with pytest.warns(logs.BadLineWarning):
+            return logs.read(path, progress=False)
 
 
-@pytest.mark.parametrize("chunk", [logs._CHUNK, 4096])
-def test_parallel_trace_read_gives_the_same_table(tmp_path, monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "slow_bytes"), [(64 << 20, 64 << 10), (4096, 64 << 10), (100, 1),
+                                                    (4096, 300), (1 << 20, 1)])
+def test_arrow_read_equals_the_line_by_line_read(tmp_path, monkeypatch, chunk, slow_bytes):
+    path = tmp_path / "t.jsonl"
+    _mixed_trace(path)
+    want = _line_by_line(path, monkeypatch)
     monkeypatch.setattr(logs, "_CHUNK", chunk)
-    path = tmp_path / "t.jsonl"
-    _mixed_trace(path)
-    if logs._fork_context() is None:
-        pytest.skip("no fork here: the parallel path is not taken")
-    size = path.stat().st_size
-    parallel = logs._read_trace_parallel(str(path), size, False)
-    assert parallel is not None  # the two-process path really ran
-    single, read_parallel = _read_both(path, monkeypatch)
-    pd.testing.assert_frame_equal(parallel[0], single)
-    assert parallel[1] == single.attrs["bad_lines"]
-    pd.testing.assert_frame_equal(read_parallel, single)
-    assert read_parallel.attrs["bad_lines"] == single.attrs["bad_lines"]
-    bad_lines = [line for _, line, _ in single.attrs["bad_lines"]]
-    n = len(path.read_text().splitlines())
-    assert len(bad_lines) == 4 and bad_lines[0] < n // 2 < bad_lines[2]
-    assert single["retry"].notna().sum() == 2
-    assert (single["note"] == 'said "hi" \\ bye\nnext').sum() == 2
-
-
-def _failing_worker(path, start, end):
-    raise RuntimeError("worker failed")
-
-
-def _dying_worker(path, start, end):
-    import os
-
-    os._exit(3)
-
-
-@pytest.mark.parametrize("worker", [_failing_worker, _dying_worker])
-def test_parallel_trace_read_falls_back_when_the_worker_fails(tmp_path, monkeypatch, worker):
-    path = tmp_path / "t.jsonl"
-    _mixed_trace(path)
-    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 1 << 62)
+    monkeypatch.setattr(logs, "_SLOW_BYTES", slow_bytes)
     with pytest.warns(logs.BadLineWarning):
-        single = logs.read(path, progress=False)
-    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(logs, "_parse_range_worker", worker)
+        got = logs.read(path, progress=False)
+    pd.testing.assert_frame_equal(got, want)
+    assert got.attrs["bad_lines"] == want.attrs["bad_lines"]
+    bad = [(line, reason.split(":")[0]) for _, line, reason in got.attrs["bad_lines"]]
+    n = len(path.read_text(encoding="utf-8").splitlines())
+    assert [r for _, r in bad] == ["invalid JSON", "not a JSON object",
+                                   "sequence is not a number"] * 2
+    assert bad[0][0] < n // 2 < bad[3][0]
+    assert got["retry"].notna().sum() == 2
+    assert (got["note"] == 'said "hi" \\ bye\nnext').sum() == 2
+    assert (got["note"] == "envoyé à 06…").sum() == 2
+    assert (got["command"] == "").sum() == 2  # note events are events, not bad lines
+    assert got["command"].dtype == logs.SCHEMA["command"]
+
+
+def test_arrow_reads_clean_blocks_and_only_the_bad_lines_go_slow(tmp_path, monkeypatch):
+    path = tmp_path / "t.jsonl"
+    _mixed_trace(path)
+    slow = []
+    real = logs._slow_line
+    monkeypatch.setattr(logs, "_slow_line", lambda raw, *a: (slow.append(raw), real(raw, *a)))
+    monkeypatch.setattr(logs, "_SLOW_BYTES", 1)  # halve down to single lines
     with pytest.warns(logs.BadLineWarning):
         df = logs.read(path, progress=False)
-    pd.testing.assert_frame_equal(df, single)
-    assert df.attrs["bad_lines"] == single.attrs["bad_lines"]
+    assert len(slow) == 8
+    assert len(df) == len(path.read_text(encoding="utf-8").splitlines()) - 8
 
 
-def test_tiny_and_empty_traces_take_the_parallel_path_safely(tmp_path, monkeypatch):
-    monkeypatch.setattr(logs, "_PARALLEL_MIN_BYTES", 0)
+def test_invalid_utf8_and_wrong_types_are_bad_lines(tmp_path):
+    lines = scenario().lines()
+    raw = [line.encode() for line in lines]
+    raw[1] = raw[1].replace(b'"SMPP1"', b'"SMPP\xff"')
+    raw[2] = raw[2].replace(b'"sequence":2', b'"sequence":true')
+    raw[3] = raw[3].replace(b'"time":', b'"time":"soon","t":')
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join(raw) + b"\n")
+    with pytest.warns(logs.BadLineWarning):
+        df = logs.read(path, progress=False)
+    reasons = {line: reason for _, line, reason in df.attrs["bad_lines"]}
+    assert sorted(reasons) == [2, 3, 4]
+    assert reasons[2].startswith("invalid JSON")
+    assert reasons[3] == "sequence is not a number: True"
+    assert reasons[4] == "time is not a number: 'soon'"
+    assert df["line"].tolist() == [1, *range(5, len(lines) + 1)]
+
+
+def test_tiny_and_unterminated_traces(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert len(logs.read(empty, format="trace", progress=False)) == 0
     one = tmp_path / "one.jsonl"
-    one.write_text(scenario().lines()[0] + "\n")
+    one.write_text(scenario().lines()[0])  # no newline at the end
     df = logs.read(one, progress=False)
-    assert df["line"].tolist() == [1]
+    assert df["line"].tolist() == [1] and df.attrs["bad_lines"] == []
