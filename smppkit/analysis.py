@@ -2,7 +2,7 @@
 
 Strategy: every function takes the table `smppkit.logs.read` returns (`logs.SCHEMA`) and
 returns a new DataFrame; nothing is modified in place and nothing is printed or plotted.
-All work is vectorised (groupby, merge_asof) so a million events take seconds.
+All work is vectorised (groupby, sorts on integer keys) so a million events take seconds.
 
 Two matchings underlie most analyses:
 
@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow import strings_from_codes
 from ._ids import plain_ids
 from .constants import CommandStatus, MessageState, describe_status
 
@@ -59,20 +60,14 @@ _THROTTLED = int(CommandStatus.ESME_RTHROTTLED)
 _RECEIPT_TYPES = (0x04, 0x08, 0x20)  # esm_class bits 5-2 -- SMPP v3.4 §5.2.12
 
 
-def _per_value(col: pd.Series, fn) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """fn applied once per distinct value of a low-cardinality column (NA -> NA result)."""
-    codes, uniques = pd.factorize(col)
-    out = np.array([fn(u) for u in np.asarray(uniques, dtype=object)] + [None], dtype=object)
-    return out[codes]
-
-
 def _is_response(df: pd.DataFrame) -> pd.Series:
-    flags = _per_value(df["command"], lambda c: c.endswith("_resp") or c == "generic_nack")
-    return pd.Series(flags.astype(bool), index=df.index)
+    command = df["command"].astype("string")
+    flags = command.str.endswith("_resp") | (command == "generic_nack")
+    return pd.Series(flags.to_numpy(dtype=bool, na_value=False), index=df.index)
 
 
 def _is_receipt(df: pd.DataFrame) -> pd.Series:
-    msg = _per_value(df["command"], lambda c: c in ("deliver_sm", "data_sm")).astype(bool)
+    msg = df["command"].isin(("deliver_sm", "data_sm")).to_numpy(dtype=bool, na_value=False)
     typ = (df["esm_class"] & 0x3C).isin(_RECEIPT_TYPES).fillna(False).to_numpy(dtype=bool)
     stat = df["receipt_stat"].notna().to_numpy()
     return pd.Series(msg & (typ | stat), index=df.index)
@@ -84,9 +79,13 @@ def classify(df: pd.DataFrame) -> pd.Series:
     names = {"submit_sm": "submit", "submit_multi": "submit", "submit_sm_resp": "submit_resp",
              "submit_multi_resp": "submit_resp", "deliver_sm": "mo",
              "deliver_sm_resp": "deliver_resp"}
-    kind = _per_value(df["command"], lambda c: names.get(c, c))
-    kind[_is_receipt(df).to_numpy()] = "receipt"
-    return pd.Series(kind, index=df.index, name="kind").astype("string")
+    codes, commands = pd.factorize(df["command"])
+    kinds = [names.get(c, c) for c in map(str, commands)]
+    kinds = [*dict.fromkeys([*kinds, "receipt"])]  # distinct, in first-seen order
+    kind_codes = np.array([kinds.index(names.get(c, c)) for c in map(str, commands)] + [-1])
+    out = kind_codes[codes]
+    out[_is_receipt(df).to_numpy()] = kinds.index("receipt")
+    return strings_from_codes(out, kinds, df.index).rename("kind")
 
 
 def _seconds(freq: str) -> float:
@@ -137,8 +136,13 @@ def throughput(df: pd.DataFrame, freq: str = "1s", by: str | Sequence[str] = ("c
 
 
 def _pairs(df: pd.DataFrame, commands: Iterable[str] | None) -> pd.DataFrame:
-    """Requests (index = their row labels in df) with resp_row, resp_time."""
-    # strings become small integer codes once: the matching then joins on integers
+    """Requests (index = their row labels in df) with their response.
+
+    Columns: ``time``, ``session``, ``sequence``, ``command``, ``pos`` (the request's row
+    position), ``resp_pos`` (the response's row position, -1 for none), ``resp_row`` (its
+    label, NaN for none) and ``resp_time``.
+    """
+    # strings become small integer codes once: the matching then works on integers
     codes, names = pd.factorize(df["command"])
     names = [str(c) for c in names]
     ids: dict[str, int] = {}
@@ -157,47 +161,62 @@ def _pairs(df: pd.DataFrame, commands: Iterable[str] | None) -> pd.DataFrame:
     resp = is_resp[codes]
     req_pos = np.flatnonzero(usable & ~resp & wanted[codes])
     resp_pos = np.flatnonzero(usable & resp)
-    time = df["time"].array
+    ns = df["time"].array.asi8
     seq = df["sequence"].to_numpy(dtype="int64", na_value=0)
+    found = _first_response(
+        (sess[req_pos], seq[req_pos], as_request[codes[req_pos]]), ns[req_pos],
+        (sess[resp_pos], seq[resp_pos], as_response[codes[resp_pos]]), ns[resp_pos])
+    if "generic_nack" in names:  # a generic_nack answers any request of its sequence
+        nack = np.flatnonzero(codes[resp_pos] == names.index("generic_nack"))
+        todo = np.flatnonzero(found < 0)
+        if len(todo) and len(nack):
+            again = _first_response((sess[req_pos[todo]], seq[req_pos[todo]]),
+                                    ns[req_pos[todo]],
+                                    (sess[resp_pos[nack]], seq[resp_pos[nack]]),
+                                    ns[resp_pos[nack]])
+            hit = again >= 0
+            found[todo[hit]] = nack[again[hit]]
+    answered = found >= 0
+    out_pos = np.full(len(req_pos), -1, dtype=np.int64)
+    out_pos[answered] = resp_pos[found[answered]]
     rows = df.index.to_numpy()
-    left = pd.DataFrame({
+    resp_row = np.full(len(req_pos), np.nan)
+    resp_row[answered] = rows[out_pos[answered]]
+    time = df["time"].array
+    return pd.DataFrame({
         "time": time.take(req_pos),
         "session": sessions[sess[req_pos]],
         "sequence": seq[req_pos],
         "command": np.asarray(names + [None], dtype=object)[codes[req_pos]],
-        "row": rows[req_pos],
-        "_s": sess[req_pos],
-        "_c": as_request[codes[req_pos]],
-    }).sort_values("time", kind="stable")
-    right = pd.DataFrame({
-        "resp_time": time.take(resp_pos),
-        "_s": sess[resp_pos],
-        "sequence": seq[resp_pos],
-        "_c": as_response[codes[resp_pos]],
-        "resp_row": rows[resp_pos],
-    }).sort_values("resp_time", kind="stable")
-    m = _asof(left, right, ["_s", "sequence", "_c"])
-    nack = right.loc[right["_c"] == ids.get("generic_nack", -2)].drop(columns="_c")
-    todo = m["resp_row"].isna()
-    if todo.any() and len(nack):
-        again = _asof(left.loc[todo.to_numpy()], nack, ["_s", "sequence"])
-        m.loc[todo, ["resp_row", "resp_time"]] = again[["resp_row", "resp_time"]].to_numpy()
-    return m.drop(columns=["_s", "_c"]).set_index("row").sort_index()
+        "pos": req_pos,
+        "resp_pos": out_pos,
+        "resp_row": resp_row,
+        "resp_time": time.take(out_pos, allow_fill=True),
+    }, index=pd.Index(rows[req_pos], name="row")).sort_index()
 
 
-def _asof(left: pd.DataFrame, right: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    if len(left) == 0 or len(right) == 0:
-        out = left.copy()
-        out["resp_time"] = pd.Series(pd.NaT, index=out.index, dtype=left["time"].dtype)
-        out["resp_row"] = np.nan
-        return out.reset_index(drop=True)
-    m = pd.merge_asof(left, right, left_on="time", right_on="resp_time", by=by,
-                      direction="forward", allow_exact_matches=True)
-    # a response answers the latest of the requests that share it
-    dup = m["resp_row"].notna() & m["resp_row"].duplicated(keep="last")
-    m.loc[dup, "resp_row"] = np.nan
-    m.loc[dup, "resp_time"] = pd.NaT
-    return m
+def _first_response(req_keys: tuple[np.ndarray, ...], req_ns: np.ndarray,
+                    resp_keys: tuple[np.ndarray, ...], resp_ns: np.ndarray) -> np.ndarray:
+    """For each request, the index (into the responses) of its response, or -1.
+
+    A request's response is the first with equal keys at or after the request's time; when
+    several requests would take the same response, the latest request keeps it (at equal
+    times, the later one in input order).
+    """
+    n_req = len(req_ns)
+    found = np.full(n_req, -1, dtype=np.int64)
+    if n_req == 0 or len(resp_ns) == 0:
+        return found
+    keys = [np.concatenate([a, b]) for a, b in zip(req_keys, resp_keys, strict=True)]
+    is_resp = np.concatenate([np.zeros(n_req, bool), np.ones(len(resp_ns), bool)])
+    # by keys, then time, requests before responses at equal times, then input order
+    order = np.lexsort((is_resp, np.concatenate([req_ns, resp_ns]), *reversed(keys)))
+    here, nxt = order[:-1], order[1:]
+    pair = ~is_resp[here] & is_resp[nxt]  # a request right before a response ...
+    for k in keys:
+        pair &= k[here] == k[nxt]  # ... of the same keys
+    found[here[pair]] = nxt[pair] - n_req
+    return found
 
 
 def response_latency(df: pd.DataFrame, commands: Iterable[str] | None = ("submit_sm",)
@@ -215,26 +234,16 @@ def response_latency(df: pd.DataFrame, commands: Iterable[str] | None = ("submit
         ``message_id``.
     """
     p = _pairs(df, commands)
-    req = df.loc[p.index, ["time", "session", "instance", "command", "sequence",
-                           "destination_addr"]]
+    req, resp = p["pos"].to_numpy(), p["resp_pos"].to_numpy()
     out = pd.DataFrame({
-        "time": req["time"],
-        "session": req["session"],
-        "instance": req["instance"],
-        "command": req["command"],
-        "sequence": req["sequence"],
-        "destination_addr": req["destination_addr"],
-        "resp_time": p["resp_time"].astype(df["time"].dtype),
+        col: df[col].array.take(req)
+        for col in ("time", "session", "instance", "command", "sequence", "destination_addr")
     })
+    out["resp_time"] = p["resp_time"].array
     out["latency"] = (out["resp_time"] - out["time"]).dt.total_seconds()
-    rows = p["resp_row"]
-    answered = rows.notna().to_numpy()
     for col in ("command_status", "command_status_name", "message_id"):
-        values = pd.Series(pd.NA, index=out.index, dtype=df[col].dtype)
-        if answered.any():
-            values.iloc[answered] = df[col].loc[rows[answered].astype("int64")].to_numpy()
-        out[col] = values
-    return out.reset_index(drop=True)
+        out[col] = df[col].array.take(resp, allow_fill=True)
+    return out
 
 
 def window_occupancy(df: pd.DataFrame, freq: str = "1s",
@@ -433,33 +442,28 @@ _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
 def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
     """Every submit (with its resp) and every receipt, paired by message id."""
     p = _pairs(df, _SUBMITS)
-    sub = df.loc[p.index, ["time", "session", "instance", "sequence", "source_addr",
-                           "destination_addr", "registered_delivery", "part_ref",
-                           "part_total", "part_seq"]]
-    rows = p["resp_row"]
-    answered = rows.notna().to_numpy()
-    status = pd.Series(pd.NA, index=sub.index, dtype="Int64")
-    mid = pd.Series(pd.NA, index=sub.index, dtype="string")
-    if answered.any():
-        r = rows[answered].astype("int64")
-        status.iloc[answered] = df["command_status"].loc[r].to_numpy()
-        mid.iloc[answered] = df["message_id"].loc[r].to_numpy()
+    req, resp = p["pos"].to_numpy(), p["resp_pos"].to_numpy()
+
+    def take(col: str, rows: np.ndarray, fill: bool = False) -> pd.api.extensions.ExtensionArray:
+        return df[col].array.take(rows, allow_fill=fill)
+
     s = pd.DataFrame({
-        "submit_time": sub["time"], "session": sub["session"], "instance": sub["instance"],
-        "sequence": sub["sequence"], "source_addr": sub["source_addr"],
-        "destination_addr": sub["destination_addr"],
-        "registered_delivery": sub["registered_delivery"], "part_ref": sub["part_ref"],
-        "part_total": sub["part_total"], "part_seq": sub["part_seq"],
-        "resp_time": p["resp_time"].astype(df["time"].dtype), "command_status": status,
-        "message_id": mid,
-    }).reset_index(drop=True)
-    rec = df.loc[_is_receipt(df), ["time", "session", "instance", "message_id",
-                                   "receipt_stat", "receipt_err"]]
+        "submit_time": take("time", req), "session": take("session", req),
+        "instance": take("instance", req), "sequence": take("sequence", req),
+        "source_addr": take("source_addr", req),
+        "destination_addr": take("destination_addr", req),
+        "registered_delivery": take("registered_delivery", req),
+        "part_ref": take("part_ref", req), "part_total": take("part_total", req),
+        "part_seq": take("part_seq", req), "resp_time": p["resp_time"].array,
+        "command_status": take("command_status", resp, True),
+        "message_id": take("message_id", resp, True),
+    })
+    rec = np.flatnonzero(_is_receipt(df).to_numpy())
     r = pd.DataFrame({
-        "receipt_time": rec["time"], "receipt_session": rec["session"],
-        "receipt_instance": rec["instance"], "receipt_message_id": rec["message_id"],
-        "receipt_stat": rec["receipt_stat"], "receipt_err": rec["receipt_err"],
-    }).reset_index(drop=True)
+        "receipt_time": take("time", rec), "receipt_session": take("session", rec),
+        "receipt_instance": take("instance", rec), "receipt_message_id": take("message_id", rec),
+        "receipt_stat": take("receipt_stat", rec), "receipt_err": take("receipt_err", rec),
+    })
     s_keys, r_keys = _id_keys(s["message_id"], r["receipt_message_id"])
     accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
     owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from ._arrow import TO_PANDAS_TYPES, strings_from_codes
 from ._ids import plain_ids
 from .codec import decode
 from .constants import status_name
@@ -248,16 +249,13 @@ def _id_keys(ids: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(np.asarray(arr.take(where).to_pylist(), dtype=object))
         values = np.array([str(keyf(u)) for u in uniques], dtype=object)[codes]
         keys = pc.replace_with_mask(keys, pa.array(rest), pa.array(values, type=pa.string()))
-    return pd.Series(keys.to_pandas(types_mapper=_ARROW_TYPES.get), index=ids.index)
+    return pd.Series(keys.to_pandas(types_mapper=TO_PANDAS_TYPES), index=ids.index)
 
 
 def _status_names(status: pd.Series) -> pd.Series:
     """`constants.status_name` of each command_status (NA stays NA)."""
     codes, uniques = pd.factorize(status)
-    names = pa.array([status_name(int(c)) for c in uniques], type=pa.string())
-    indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
-    decoded = pa.DictionaryArray.from_arrays(indices, names).dictionary_decode()
-    return pd.Series(decoded.to_pandas(types_mapper=_ARROW_TYPES.get), index=status.index)
+    return strings_from_codes(codes, [status_name(int(c)) for c in uniques], status.index)
 
 
 def _utc_times(time: pd.Series) -> pd.Series:
@@ -289,7 +287,7 @@ def _finish(df: pd.DataFrame, source_file: str) -> pd.DataFrame:
     out["command_status_name"] = _status_names(out["command_status"])
     out["id_key"] = _id_keys(out["message_id"])
     out["source_file"] = pa.repeat(pa.scalar(source_file, pa.string()), n).to_pandas(
-        types_mapper=_ARROW_TYPES.get)
+        types_mapper=TO_PANDAS_TYPES)
     line = df["line"] if "line" in df else pd.Series(np.arange(1, n + 1))
     out["line"] = pd.to_numeric(line, errors="coerce").astype(_INT)
     result = pd.DataFrame({k: _values(v) for k, v in out.items()}, copy=False)
@@ -337,7 +335,6 @@ _ARROW_SCHEMA = pa.schema([
     (k, pa.float64() if k == "time" else pa.int64() if k in _NUMERIC_FIELDS else pa.string())
     for k in TRACE_FIELDS
 ])
-_ARROW_TYPES = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype()}
 
 
 def _trace_chunks(f: Any, bar: Any) -> Iterable[tuple[int, memoryview, int]]:
@@ -390,7 +387,7 @@ def _read_block(block: bytes | memoryview, first_line: int, nlines: int, path: s
     """
     table = _arrow_table(block, nlines)
     if table is not None:
-        df = table.to_pandas(types_mapper=_ARROW_TYPES.get)
+        df = table.to_pandas(types_mapper=TO_PANDAS_TYPES)
         df["line"] = np.arange(first_line, first_line + nlines)
         frames.append(df)
         return
