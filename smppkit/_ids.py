@@ -96,23 +96,27 @@ def _read(data: np.ndarray, starts: np.ndarray, ln: np.ndarray
     if m == 0:
         empty = np.zeros(0, dtype=bool)
         return empty, empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    buf = np.concatenate([data, np.zeros(32, dtype=np.uint8)])  # room to read past the end
-    first, second = buf[starts], buf[starts + 1]
+    pad = 16  # room to read 16 bytes before and after any id
+    buf = np.concatenate([np.zeros(pad, np.uint8), data, np.zeros(pad, np.uint8)])
+    first, second = buf[starts + pad], buf[starts + pad + 1]
     pre = (ln >= 3) & (first == ord("0")) & ((second == ord("x")) | (second == ord("X")))
     body_len = ln - 2 * pre
-    # 16 bytes of each body, read as two 8-byte words through an overlapping view
-    words = np.ndarray((len(buf) - 7,), dtype=np.uint64, buffer=buf, strides=(1,))
-    body = words[(starts + 2 * pre)[:, None] + np.array([0, 8])].view(np.uint8)
-    value = _HEX_VALUE[body[:, :MAX_DIGITS]]
-    inside = np.arange(MAX_DIGITS) < body_len[:, None]
-    ok = (body_len >= 1) & (body_len <= MAX_DIGITS) & np.all((value < 16) | ~inside, axis=1)
-    dig = ok & ~pre & np.all((value < 10) | ~inside, axis=1)
+    # digit j of a 15-wide window that ends where the body ends: right-aligned, so the
+    # bytes before a short body count as leading zeros
+    end = starts + ln + pad
     hv = np.zeros(m, dtype=np.int64)
     dv = np.zeros(m, dtype=np.int64)
-    for j in range(int(body_len[ok].max()) if ok.any() else 0):
-        v, inj = value[:, j].astype(np.int64), inside[:, j]
-        np.multiply(hv, 16, out=hv, where=inj)
-        np.add(hv, v, out=hv, where=inj)
-        np.multiply(dv, 10, out=dv, where=inj)
-        np.add(dv, v, out=dv, where=inj)
+    hexdigits = np.ones(m, dtype=bool)
+    decdigits = np.ones(m, dtype=bool)
+    for j in range(MAX_DIGITS):  # most significant first
+        v = _HEX_VALUE[buf[end - (MAX_DIGITS - j)]]
+        v[body_len < MAX_DIGITS - j] = 0
+        hexdigits &= v < 16
+        decdigits &= v < 10
+        hv *= 16
+        hv += v
+        dv *= 10
+        dv += v
+    ok = (body_len >= 1) & (body_len <= MAX_DIGITS) & hexdigits
+    dig = ok & ~pre & decdigits
     return ok, pre & ok, dig, hv, dv

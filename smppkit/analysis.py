@@ -400,10 +400,11 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
     """Integer keys of the ids in `columns`, comparable across them: for each column
     (normalised text, hex reading, decimal reading) as int64 arrays, -1 where there is none.
 
-    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`
-    and their ASCII text is normalised by Arrow; the rest go through `_python_readings`.
-    Readings are the numbers themselves; numbers beyond int64 and texts get codes shared by
-    all the columns.
+    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`:
+    their readings are the numbers themselves, and their text key packs the hex value with
+    the length and the 0x (two plain ids have the same lower-cased text exactly when these
+    agree). Other ids go through `_python_readings`; their texts, and numbers beyond
+    int64, get codes below -1 shared by all the columns.
     """
     sizes = [len(c) for c in columns]
     arr = pa.concat_arrays([
@@ -411,13 +412,13 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
         for c in columns
     ]) if columns else pa.array([], type=pa.large_string())
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    plain, _, digits, hex_value, dec_value = plain_ids(arr)
+    plain, prefixed, digits, hex_value, dec_value = plain_ids(arr)
     hexs = np.where(plain, hex_value, -1)
     decs = np.where(plain & digits, dec_value, -1)
-    simple = pc.fill_null(pc.string_is_ascii(arr), False).to_numpy(zero_copy_only=False)
-    texts = pc.ascii_lower(pc.utf8_trim_whitespace(arr))
-    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
-    slow = valid & ~(plain & simple)
+    body_len = pc.binary_length(arr).to_numpy(zero_copy_only=False) - 2 * prefixed
+    compact = plain & (hex_value < 2**58)
+    texts = np.where(compact, hex_value * 32 + body_len * 2 + prefixed, -1)
+    slow = valid & ~plain
     if slow.any():
         readings = [_python_readings(t) for t in arr.filter(pa.array(slow)).to_pylist()]
         big: dict[int, int] = {}  # numbers beyond int64 -> codes below -1
@@ -427,12 +428,19 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
 
         hexs[slow] = [code(h) for _, h, _ in readings]
         decs[slow] = [code(d) for _, _, d in readings]
-        texts = pc.replace_with_mask(texts, pa.array(slow),
-                                     pa.array([t for t, _, _ in readings], pa.large_string()))
-    text_codes = pc.fill_null(pc.dictionary_encode(texts).indices, -1)
-    text_codes = text_codes.to_numpy(zero_copy_only=False).astype(np.int64)
+    rest = valid & ~compact  # texts coded by value
+    if rest.any():
+        by_value = pc.ascii_lower(arr.filter(pa.array(rest)))
+        if slow.any():
+            by_value = pc.replace_with_mask(
+                by_value, pa.array(slow[rest]),
+                pa.array([t for t, _, _ in readings], pa.large_string()))
+        text_codes = pc.dictionary_encode(by_value).indices
+        text_codes = pc.fill_null(text_codes, -1).to_numpy(zero_copy_only=False)
+        texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes.astype(np.int64))
     bounds = np.cumsum([0, *sizes])
-    return [(text_codes[i:j], hexs[i:j], decs[i:j]) for i, j in zip(bounds, bounds[1:], strict=False)]
+    return [(texts[i:j], hexs[i:j], decs[i:j])
+            for i, j in zip(bounds, bounds[1:], strict=False)]
 
 
 _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),

@@ -95,8 +95,9 @@ def _python_reading(text, kind):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), _HEXISH, st.sampled_from(["FFFFFFFFFFFFFFFFFFFF", " 1A ",
-                                                              "99999999999999999999"])),
+@given(st.lists(st.one_of(st.none(), _HEXISH, st.sampled_from([
+    "FFFFFFFFFFFFFFFFFFFF", " 1A ", "99999999999999999999", "FFFFFFFFFFFFFFF",
+    "fffffffffffffff", "0x7ffffffffffffff", "400000000000000", "0400000000000000"])),
                 max_size=12),
        st.lists(st.one_of(st.none(), _HEXISH), max_size=12))
 def test_analysis_id_keys_pair_ids_as_the_rules_say(left, right):
