@@ -114,12 +114,11 @@ def baseline_read(path: str) -> pd.DataFrame:
 def _object_strings():  # type: ignore[no-untyped-def]
     """Keep strings as Python objects while building the baseline's DataFrame (the
     faster way for it), where this pandas still lets one choose."""
+    warnings.filterwarnings("ignore", message=".*infer_string.*")  # deprecated in pandas 3
     try:
         pd.get_option("future.infer_string")
     except KeyError:
         return contextlib.nullcontext()
-    warnings.simplefilter("ignore", FutureWarning)  # the option is deprecated in pandas 3
-    warnings.filterwarnings("ignore", message=".*infer_string.*")
     return pd.option_context("future.infer_string", False)
 
 
