@@ -30,6 +30,7 @@ Two matchings underlie most analyses:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -401,10 +402,10 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
     (normalised text, hex reading, decimal reading) as int64 arrays, -1 where there is none.
 
     Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`:
-    their readings are the numbers themselves, and their text key packs the hex value with
-    the length and the 0x (two plain ids have the same lower-cased text exactly when these
-    agree). Other ids go through `_python_readings`; their texts, and numbers beyond
-    int64, get codes below -1 shared by all the columns.
+    readings below 2**63 are the numbers themselves, and the text key packs the hex value
+    with the length and the 0x (two plain ids have the same lower-cased text exactly when
+    these agree). Other ids go through `_python_readings`. Texts, and numbers outside
+    [0, 2**63) (keyed by their hex digits), get codes below -1 shared by all the columns.
     """
     sizes = [len(c) for c in columns]
     arr = pa.concat_arrays([
@@ -412,35 +413,68 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
         for c in columns
     ]) if columns else pa.array([], type=pa.large_string())
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    plain, prefixed, digits, hex_value, dec_value = plain_ids(arr)
-    hexs = np.where(plain, hex_value, -1)
-    decs = np.where(plain & digits, dec_value, -1)
-    body_len = pc.binary_length(arr).to_numpy(zero_copy_only=False) - 2 * prefixed
-    compact = plain & (hex_value < 2**58)
-    texts = np.where(compact, hex_value * 32 + body_len * 2 + prefixed, -1)
-    slow = valid & ~plain
+    r = plain_ids(arr)
+    hexs = np.full(len(arr), -1, dtype=np.int64)
+    decs = np.full(len(arr), -1, dtype=np.int64)
+    for target, ok, value in ((hexs, r.hex_ok, r.hex_value), (decs, r.dec_ok, r.dec_value)):
+        small = ok & (value < 2**63)
+        target[small] = value[small].astype(np.int64)
+    # 17-19 digits without a leading zero: the hex reading is at least 16**16, keyed by
+    # its digits, which are the id itself
+    zero = pc.fill_null(pc.starts_with(arr, "0"), False).to_numpy(zero_copy_only=False)
+    long_digits = r.dec_ok & ~r.hex_ok & ~zero
+    slow = valid & ~(r.hex_ok | long_digits)
+    big_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (target array, row) of big numbers
+    big_digits: list[Any] = []  # their hex digits
+    for target, rows in ((hexs, np.flatnonzero(r.hex_ok & (r.hex_value >= 2**63))),
+                         (decs, np.flatnonzero(r.dec_ok & (r.dec_value >= 2**63)))):
+        values = (r.hex_value if target is hexs else r.dec_value)[rows]
+        big_rows.append((target, rows))
+        big_digits.append(pa.array([format(int(v), "x") for v in values], pa.large_string()))
+    rows = np.flatnonzero(long_digits)
+    big_rows.append((hexs, rows))
+    big_digits.append(arr.take(rows))
+    texts_slow: list[str | None] = []
     if slow.any():
-        readings = [_python_readings(t) for t in arr.filter(pa.array(slow)).to_pylist()]
-        big: dict[int, int] = {}  # numbers beyond int64 -> codes below -1
-
-        def code(v: int | None) -> int:
-            return -1 if v is None else v if v < 2**63 else big.setdefault(v, -2 - len(big))
-
-        hexs[slow] = [code(h) for _, h, _ in readings]
-        decs[slow] = [code(d) for _, _, d in readings]
-    rest = valid & ~compact  # texts coded by value
+        rows = np.flatnonzero(slow)
+        readings = [_python_readings(t) for t in arr.take(rows).to_pylist()]
+        texts_slow = [t for t, _, _ in readings]
+        for target, at in ((hexs, 1), (decs, 2)):
+            values = [x[at] for x in readings]
+            small = np.array([v is not None and 0 <= v < 2**63 for v in values], dtype=bool)
+            target[rows[small]] = [v for v, s in zip(values, small, strict=True) if s]
+            big = np.array([v is not None and not s for v, s in zip(values, small, strict=True)],
+                           dtype=bool)
+            big_rows.append((target, rows[big]))
+            big_digits.append(pa.array([format(v, "x") for v in np.array(values, dtype=object)[big]],
+                                       pa.large_string()))
+    codes = _codes(pa.concat_arrays(big_digits))
+    start = 0
+    for target, rows in big_rows:
+        target[rows] = -2 - codes[start:start + len(rows)]
+        start += len(rows)
+    body_len = pc.binary_length(arr).to_numpy(zero_copy_only=False) - 2 * r.prefixed
+    compact = r.hex_ok & (r.hex_value < 2**58)
+    texts = np.full(len(arr), -1, dtype=np.int64)
+    texts[compact] = (r.hex_value[compact].astype(np.int64) * 32 + body_len[compact] * 2
+                      + r.prefixed[compact])
+    rest = valid & ~compact  # texts keyed by their value
     if rest.any():
         by_value = pc.ascii_lower(arr.filter(pa.array(rest)))
         if slow.any():
-            by_value = pc.replace_with_mask(
-                by_value, pa.array(slow[rest]),
-                pa.array([t for t, _, _ in readings], pa.large_string()))
-        text_codes = pc.dictionary_encode(by_value).indices
-        text_codes = pc.fill_null(text_codes, -1).to_numpy(zero_copy_only=False)
-        texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes.astype(np.int64))
+            by_value = pc.replace_with_mask(by_value, pa.array(slow[rest]),
+                                            pa.array(texts_slow, pa.large_string()))
+        text_codes = _codes(by_value)
+        texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes)
     bounds = np.cumsum([0, *sizes])
     return [(texts[i:j], hexs[i:j], decs[i:j])
             for i, j in zip(bounds, bounds[1:], strict=False)]
+
+
+def _codes(values: pa.Array) -> np.ndarray:
+    """Dictionary codes of `values` (int64, -1 for null)."""
+    indices = pc.dictionary_encode(values).indices
+    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),

@@ -236,12 +236,13 @@ def _id_keys(ids: pd.Series) -> pd.Series:
     distinct id.
     """
     keyf = _id_key_function()
-    arr = pa.chunked_array(pa.array(ids.astype(_STR), type=pa.string())).combine_chunks()
+    arr = pa.chunked_array(pa.array(ids.astype(_STR), type=pa.large_string())).combine_chunks()
     rest = arr.is_valid().to_numpy(zero_copy_only=False)
     keys = pa.nulls(len(arr), pa.string())
     if getattr(keyf, "__module__", None) == "smppkit.receipts":
-        plain, _, digits, hex_value, dec_value = plain_ids(arr)
-        numbers = pa.array(np.where(digits, dec_value, hex_value), mask=~plain)
+        r = plain_ids(arr)
+        plain = r.dec_ok | r.hex_ok  # a hex_ok id of digits only is dec_ok too
+        numbers = pa.array(np.where(r.dec_ok, r.dec_value, r.hex_value), mask=~plain)
         keys = pc.cast(numbers, pa.string())
         rest &= ~plain
     if rest.any():

@@ -16,64 +16,66 @@ from smppkit._ids import plain_ids
 from smppkit.receipts import message_id_key
 
 _HEXISH = st.text(alphabet="0123456789abcdefABCDEFxX gG_-\n\u00e9\u0663", max_size=20)
-_IDS = st.lists(st.one_of(_HEXISH, st.from_regex(r"(0[xX])?[0-9a-fA-F]{1,17}", fullmatch=True),
-                          st.text(max_size=6)), max_size=40)
-
 
 def _scalar_key(message_id: object) -> object:
     return None if message_id is None else str(message_id_key(message_id))
 
 
 def _reference(ids):
-    """The readings `plain_ids` documents, one id at a time."""
+    """The readings `plain_ids` documents, one id at a time: (hex_ok, prefixed, dec_ok,
+    hex value, decimal value)."""
     out = []
     for i in ids:
-        m = re.fullmatch(r"(0[xX])?([0-9A-Fa-f]{1,15})", i)
-        if m is None:
-            out.append((False, None, None, None, None))
-            continue
-        body = m.group(2)
-        digits = m.group(1) is None and body.isdigit()
-        out.append((True, m.group(1) is not None, digits, int(body, 16),
-                    int(body) if digits else None))
+        h = re.fullmatch(r"(0[xX])?([0-9A-Fa-f]{1,16})", i)
+        d = re.fullmatch(r"[0-9]{1,19}", i)
+        out.append((h is not None, h is not None and h.group(1) is not None, d is not None,
+                    int(h.group(2), 16) if h else None, int(i) if d else None))
     return out
 
 
+def _check(got, want, exact=True):
+    for i, (hex_ok, prefixed, dec_ok, hv, dv) in enumerate(want):
+        if exact:
+            assert (bool(got.hex_ok[i]), bool(got.dec_ok[i])) == (hex_ok, dec_ok)
+        if got.hex_ok[i]:
+            assert hex_ok and bool(got.prefixed[i]) == prefixed and int(got.hex_value[i]) == hv
+        if got.dec_ok[i]:
+            assert dec_ok and int(got.dec_value[i]) == dv
+
+
+_LONG = st.from_regex(r"(0[xX])?[0-9a-fA-F]{1,21}|[0-9]{15,21}", fullmatch=True)
+
+
 @settings(max_examples=300, deadline=None)
-@given(_IDS, st.integers(0, 3))
+@given(st.lists(st.one_of(_HEXISH, _LONG, st.text(max_size=6)), max_size=40),
+       st.integers(0, 3))
 def test_plain_ids_match_their_definition(ids, offset):
     want = _reference(ids)
     arrays = (pa.array(["pad"] * offset + ids, type=pa.large_string())[offset:],
               pa.chunked_array([pa.array(ids, type=pa.string())], type=pa.string()))
     for arr in arrays:  # Arrow input: exact
-        got = plain_ids(arr)
-        assert got[0].tolist() == [w[0] for w in want]
-        for i, w in enumerate(want):
-            if w[0]:
-                assert (got[1][i], got[2][i], got[3][i]) == w[1:4]
-                assert not w[2] or got[4][i] == w[4]
-    got = plain_ids(np.array(ids, dtype=object))  # str input: may leave ids to the caller
-    for i, w in enumerate(want):
-        assert not got[0][i] or (w[0] and (got[1][i], got[2][i], got[3][i]) == w[1:4])
+        _check(plain_ids(arr), want)
+    # str input: may leave ids to the caller (all of them when one holds a newline)
+    _check(plain_ids(np.array(ids, dtype=object)), want, exact=not any("\n" in i for i in ids))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), _HEXISH,
-                          st.from_regex(r"(0[xX])?[0-9a-fA-F]{1,17}", fullmatch=True)),
-                max_size=40))
+@given(st.lists(st.one_of(st.none(), _HEXISH, _LONG), max_size=40))
 def test_id_keys_equal_message_id_key_one_by_one(ids):
     keys = logs._id_keys(pd.Series(ids, dtype="string"))
     assert keys.dtype == "string"
     assert [None if pd.isna(k) else k for k in keys] == [_scalar_key(i) for i in ids]
 
 
-def test_plain_ids_reads_hex_and_decimal():
-    plain, prefixed, digits, hex_value, dec_value = plain_ids(
-        pa.array(["1a", "0x1A", "26", None, "zz", "1234567890abcdef"]))
-    assert plain.tolist() == [True, True, True, False, False, False]
-    assert prefixed.tolist()[:3] == [False, True, False]
-    assert digits.tolist()[:3] == [False, False, True]
-    assert hex_value.tolist()[:3] == [26, 26, 38] and dec_value[2] == 26
+def test_plain_ids_reads_the_providers_ids():
+    r = plain_ids(pa.array(["1a", "0x1A", "26", None, "zz", "0B00000700000001",
+                            "792633564481978369", "FFFFFFFFFFFFFFFF", "12345678901234567890"]))
+    assert r.hex_ok.tolist() == [True, True, True, False, False, True, False, True, False]
+    assert r.dec_ok.tolist() == [False, False, True, False, False, False, True, False, False]
+    assert r.prefixed.tolist()[:3] == [False, True, False]
+    assert r.hex_value.tolist()[:3] == [26, 26, 38] and r.dec_value[2] == 26
+    assert int(r.hex_value[5]) == int(r.dec_value[6]) == 792633564481978369
+    assert int(r.hex_value[7]) == 2**64 - 1
     with pytest.raises(TypeError, match="Arrow string array"):
         plain_ids(pa.array([1, 2]))
 
@@ -99,7 +101,7 @@ def _python_reading(text, kind):
     "FFFFFFFFFFFFFFFFFFFF", " 1A ", "99999999999999999999", "FFFFFFFFFFFFFFF",
     "fffffffffffffff", "0x7ffffffffffffff", "400000000000000", "0400000000000000"])),
                 max_size=12),
-       st.lists(st.one_of(st.none(), _HEXISH), max_size=12))
+       st.lists(st.one_of(st.none(), _HEXISH, _LONG), max_size=12))
 def test_analysis_id_keys_pair_ids_as_the_rules_say(left, right):
     from smppkit import analysis
 
