@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._arrow import strings_from_codes
-from ._ids import plain_ids
+from ._ids import IdReadings, plain_ids
 from .constants import CommandStatus, MessageState, describe_status
 
 __all__ = [
@@ -453,17 +453,30 @@ def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
     for target, rows in big_rows:
         target[rows] = -2 - codes[start:start + len(rows)]
         start += len(rows)
-    body_len = pc.binary_length(arr).to_numpy(zero_copy_only=False) - 2 * r.prefixed
-    compact = r.hex_ok & (r.hex_value < 2**58)
+    # texts: the id itself when it needs no normalising, else its normalised text
+    lengths = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+    text_readings = r
+    if slow.any():  # a normalised text may be a plain id ("0 " -> "0")
+        rows = np.flatnonzero(slow)
+        again = plain_ids(np.array([t or "" for t in texts_slow], dtype=object))
+        text_readings = IdReadings(*(np.array(x) for x in r))
+        for mine, theirs in zip(text_readings, again, strict=True):
+            mine[rows] = theirs
+        lengths = lengths.copy()
+        lengths[rows] = [len(t or "") for t in texts_slow]
+    compact = valid & text_readings.hex_ok & (text_readings.hex_value < 2**58)
+    prefixed = text_readings.prefixed
     texts = np.full(len(arr), -1, dtype=np.int64)
-    texts[compact] = (r.hex_value[compact].astype(np.int64) * 32 + body_len[compact] * 2
-                      + r.prefixed[compact])
+    texts[compact] = (text_readings.hex_value[compact].astype(np.int64) * 32
+                      + (lengths - 2 * prefixed)[compact] * 2 + prefixed[compact])
     rest = valid & ~compact  # texts keyed by their value
     if rest.any():
         by_value = pc.ascii_lower(arr.filter(pa.array(rest)))
         if slow.any():
-            by_value = pc.replace_with_mask(by_value, pa.array(slow[rest]),
-                                            pa.array(texts_slow, pa.large_string()))
+            by_value = pc.replace_with_mask(
+                by_value, pa.array(slow[rest]),
+                pa.array([t for t, c in zip(texts_slow, compact[slow], strict=True) if not c],
+                         pa.large_string()))
         text_codes = _codes(by_value)
         texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes)
     bounds = np.cumsum([0, *sizes])
