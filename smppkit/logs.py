@@ -386,10 +386,11 @@ def _read_block(block: bytes | memoryview, first_line: int, nlines: int, path: s
     block is halved, down to `_SLOW_BYTES`, where `json.loads` reads line by line and
     `_check_event` names what is wrong. A few bad lines cost a few small slow blocks.
     """
-    table = _arrow_table(block, nlines)
-    if table is not None:
+    read = _arrow_table(block, nlines)
+    if read is not None:
+        table, offsets = read
         df = table.to_pandas(types_mapper=TO_PANDAS_TYPES)
-        df["line"] = np.arange(first_line, first_line + nlines)
+        df["line"] = first_line + offsets
         frames.append(df)
         return
     block = bytes(block)  # a view of the reading buffer becomes bytes of its own
@@ -408,15 +409,16 @@ def _read_block(block: bytes | memoryview, first_line: int, nlines: int, path: s
     _read_block(tail, first_line + nhead, nlines - nhead, path, frames, bad)
 
 
-def _arrow_table(block: bytes | memoryview, nlines: int) -> pa.Table | None:
-    """The events of `block` read by Arrow, or None unless every line is an event whose
-    values `_slow_line` would take as they are.
+def _arrow_table(block: bytes | memoryview, nlines: int) -> tuple[pa.Table, np.ndarray] | None:
+    """The events of `block` read by Arrow and the line of each (0-based in the block), or
+    None unless every line is an event whose values `_slow_line` would take as they are,
+    or a blank line.
 
     Arrow refuses a block with invalid JSON, a value of another type than the trace's
-    (`_ARROW_SCHEMA`) or a key given twice. The checks here cover the rest: a blank line
-    (Arrow skips it, so rows and lines no longer line up), a missing or null "time",
-    "direction" or "command" (Arrow cannot tell missing from null), and bytes that are not
-    UTF-8 (Arrow does not check them).
+    (`_ARROW_SCHEMA`) or a key given twice. The checks here cover the rest: one row per
+    non-blank line (Arrow skips blank lines, and would read two objects on one line), a
+    missing or null "time", "direction" or "command" (Arrow cannot tell missing from
+    null), and bytes that are not UTF-8 (Arrow does not check them).
     """
     try:
         table = pa_json.read_json(
@@ -425,15 +427,19 @@ def _arrow_table(block: bytes | memoryview, nlines: int) -> pa.Table | None:
             parse_options=pa_json.ParseOptions(explicit_schema=_ARROW_SCHEMA,
                                                unexpected_field_behavior="infer"),
         )
-        if table.num_rows != nlines:
-            return None
+        offsets = np.arange(nlines)
+        if table.num_rows != nlines:  # blank lines?
+            lines = bytes(block).split(b"\n")[:nlines]
+            offsets = np.array([i for i, line in enumerate(lines) if line.strip(b" \t\r")])
+            if table.num_rows != len(offsets):
+                return None
         if any(table.column(k).null_count for k in _REQUIRED):
             return None
         if np.frombuffer(block, dtype=np.uint8).max(initial=0) >= 0x80:
             table.validate(full=True)  # checks that strings are UTF-8
     except (pa.ArrowException, ValueError):
         return None
-    return table
+    return table, offsets
 
 
 def _assemble(frames: list[pd.DataFrame], path: str) -> pd.DataFrame:

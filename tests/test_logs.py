@@ -336,6 +336,7 @@ def _mixed_trace(path) -> None:
         lines[half + 31] = ""
         lines[half + 40] = "[1, 2]"
         lines[half + 45] = lines[half + 45].replace('"sequence":', '"sequence":"x","s":')
+        lines[half + 50] = lines[half + 50] + lines[half + 51]  # two objects on one line
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -363,8 +364,8 @@ def test_arrow_read_equals_the_line_by_line_read(tmp_path, monkeypatch, chunk, s
     bad = [(line, reason.split(":")[0]) for _, line, reason in got.attrs["bad_lines"]]
     n = len(path.read_text(encoding="utf-8").splitlines())
     assert [r for _, r in bad] == ["invalid JSON", "not a JSON object",
-                                   "sequence is not a number"] * 2
-    assert bad[0][0] < n // 2 < bad[3][0]
+                                   "sequence is not a number", "invalid JSON"] * 2
+    assert bad[0][0] < n // 2 < bad[4][0]
     assert got["retry"].notna().sum() == 2
     assert (got["note"] == 'said "hi" \\ bye\nnext').sum() == 2
     assert (got["note"] == "envoyé à 06…").sum() == 2
@@ -381,8 +382,8 @@ def test_arrow_reads_clean_blocks_and_only_the_bad_lines_go_slow(tmp_path, monke
     monkeypatch.setattr(logs, "_SLOW_BYTES", 1)  # halve down to single lines
     with pytest.warns(logs.BadLineWarning):
         df = logs.read(path, progress=False)
-    assert len(slow) == 8
-    assert len(df) == len(path.read_text(encoding="utf-8").splitlines()) - 8
+    assert len(slow) == 8  # the four bad lines of each half; blank lines stay fast
+    assert len(df) == len(path.read_text(encoding="utf-8").splitlines()) - 8 - 2  # bad, blank
 
 
 def test_invalid_utf8_and_wrong_types_are_bad_lines(tmp_path):
@@ -411,3 +412,18 @@ def test_tiny_and_unterminated_traces(tmp_path):
     one.write_text(scenario().lines()[0])  # no newline at the end
     df = logs.read(one, progress=False)
     assert df["line"].tolist() == [1] and df.attrs["bad_lines"] == []
+
+
+@pytest.mark.parametrize("newline", ["\n\n", "\r\n", "\n \t\n"])
+def test_blank_lines_and_crlf_stay_on_the_fast_path(tmp_path, monkeypatch, newline):
+    lines = scenario().lines()
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    slow = []
+    real = logs._slow_line
+    monkeypatch.setattr(logs, "_slow_line", lambda raw, *a: (slow.append(raw), real(raw, *a)))
+    df = logs.read(path, progress=False)
+    assert slow == [] and df.attrs["bad_lines"] == []
+    assert_same_events(df, scenario().frame())
+    step = 2 if newline.count("\n") == 2 else 1
+    assert df["line"].tolist() == list(range(1, step * len(lines) + 1, step))
