@@ -30,15 +30,12 @@ Two matchings underlie most analyses:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ._arrow import strings_from_codes
-from ._ids import IdReadings, plain_ids
+from ._ids import id_keys
 from .constants import CommandStatus, MessageState, describe_status
 
 __all__ = [
@@ -397,99 +394,6 @@ def _python_readings(text: str) -> tuple[str | None, int | None, int | None]:
     return s, hex_value, (int(s) if s.isdigit() and s.isascii() else None)
 
 
-def _id_keys(*columns: pd.Series) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Integer keys of the ids in `columns`, comparable across them: for each column
-    (normalised text, hex reading, decimal reading) as int64 arrays, -1 where there is none.
-
-    Plain ids (hex digits, perhaps after 0x) are read at once by `smppkit._ids.plain_ids`:
-    readings below 2**63 are the numbers themselves, and the text key packs the hex value
-    with the length and the 0x (two plain ids have the same lower-cased text exactly when
-    these agree). Other ids go through `_python_readings`. Texts, and numbers outside
-    [0, 2**63) (keyed by their hex digits), get codes below -1 shared by all the columns.
-    """
-    sizes = [len(c) for c in columns]
-    arr = pa.concat_arrays([
-        pa.chunked_array(pa.array(c.astype("string"), type=pa.large_string())).combine_chunks()
-        for c in columns
-    ]) if columns else pa.array([], type=pa.large_string())
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    r = plain_ids(arr)
-    hexs = np.full(len(arr), -1, dtype=np.int64)
-    decs = np.full(len(arr), -1, dtype=np.int64)
-    for target, ok, value in ((hexs, r.hex_ok, r.hex_value), (decs, r.dec_ok, r.dec_value)):
-        small = ok & (value < 2**63)
-        target[small] = value[small].astype(np.int64)
-    # 17-19 digits without a leading zero: the hex reading is at least 16**16, keyed by
-    # its digits, which are the id itself
-    zero = pc.fill_null(pc.starts_with(arr, "0"), False).to_numpy(zero_copy_only=False)
-    long_digits = r.dec_ok & ~r.hex_ok & ~zero
-    slow = valid & ~(r.hex_ok | long_digits)
-    big_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (target array, row) of big numbers
-    big_digits: list[Any] = []  # their hex digits
-    for target, rows in ((hexs, np.flatnonzero(r.hex_ok & (r.hex_value >= 2**63))),
-                         (decs, np.flatnonzero(r.dec_ok & (r.dec_value >= 2**63)))):
-        values = (r.hex_value if target is hexs else r.dec_value)[rows]
-        big_rows.append((target, rows))
-        big_digits.append(pa.array([format(int(v), "x") for v in values], pa.large_string()))
-    rows = np.flatnonzero(long_digits)
-    big_rows.append((hexs, rows))
-    big_digits.append(arr.take(rows))
-    texts_slow: list[str | None] = []
-    if slow.any():
-        rows = np.flatnonzero(slow)
-        readings = [_python_readings(t) for t in arr.take(rows).to_pylist()]
-        texts_slow = [t for t, _, _ in readings]
-        for target, at in ((hexs, 1), (decs, 2)):
-            values = [x[at] for x in readings]
-            small = np.array([v is not None and 0 <= v < 2**63 for v in values], dtype=bool)
-            target[rows[small]] = [v for v, s in zip(values, small, strict=True) if s]
-            big = np.array([v is not None and not s for v, s in zip(values, small, strict=True)],
-                           dtype=bool)
-            big_rows.append((target, rows[big]))
-            big_digits.append(pa.array([format(v, "x") for v in np.array(values, dtype=object)[big]],
-                                       pa.large_string()))
-    codes = _codes(pa.concat_arrays(big_digits))
-    start = 0
-    for target, rows in big_rows:
-        target[rows] = -2 - codes[start:start + len(rows)]
-        start += len(rows)
-    # texts: the id itself when it needs no normalising, else its normalised text
-    lengths = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
-    text_readings = r
-    if slow.any():  # a normalised text may be a plain id ("0 " -> "0")
-        rows = np.flatnonzero(slow)
-        again = plain_ids(np.array([t or "" for t in texts_slow], dtype=object))
-        text_readings = IdReadings(*(np.array(x) for x in r))
-        for mine, theirs in zip(text_readings, again, strict=True):
-            mine[rows] = theirs
-        lengths = lengths.copy()
-        lengths[rows] = [len(t or "") for t in texts_slow]
-    compact = valid & text_readings.hex_ok & (text_readings.hex_value < 2**58)
-    prefixed = text_readings.prefixed
-    texts = np.full(len(arr), -1, dtype=np.int64)
-    texts[compact] = (text_readings.hex_value[compact].astype(np.int64) * 32
-                      + (lengths - 2 * prefixed)[compact] * 2 + prefixed[compact])
-    rest = valid & ~compact  # texts keyed by their value
-    if rest.any():
-        by_value = pc.ascii_lower(arr.filter(pa.array(rest)))
-        if slow.any():
-            by_value = pc.replace_with_mask(
-                by_value, pa.array(slow[rest]),
-                pa.array([t for t, c in zip(texts_slow, compact[slow], strict=True) if not c],
-                         pa.large_string()))
-        text_codes = _codes(by_value)
-        texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes)
-    bounds = np.cumsum([0, *sizes])
-    return [(texts[i:j], hexs[i:j], decs[i:j])
-            for i, j in zip(bounds, bounds[1:], strict=False)]
-
-
-def _codes(values: pa.Array) -> np.ndarray:
-    """Dictionary codes of `values` (int64, -1 for null)."""
-    indices = pc.dictionary_encode(values).indices
-    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 _RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
           ("decimal-to-hex", 2, 1))
 
@@ -519,7 +423,8 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         "receipt_instance": take("instance", rec), "receipt_message_id": take("message_id", rec),
         "receipt_stat": take("receipt_stat", rec), "receipt_err": take("receipt_err", rec),
     })
-    s_keys, r_keys = _id_keys(s["message_id"], r["receipt_message_id"])
+    s_keys, r_keys = id_keys(s["message_id"], r["receipt_message_id"],
+                             read_one=_python_readings)
     accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
     owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt
     rule = np.full(len(r), None, dtype=object)

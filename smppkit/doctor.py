@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._ids import id_keys
 from .constants import status_name
 from .meanings import DELIVER_SM_RESP_RETRY, explain_deliver_sm_resp, explain_dlr_mask
 from .receipts import message_id_key, same_message
@@ -73,7 +74,7 @@ __all__ = ["SEVERITIES", "Example", "Finding", "Report", "diagnose", "register_c
 
 SEVERITIES = ("error", "warning", "info")
 _MAX_EXAMPLES = 3
-_MAX_DECODED = 20_000  # submit_sm PDUs decoded for the text checks (evenly sampled beyond)
+_MAX_DECODED = 20_000  # distinct submit_sm bodies decoded for the text checks (sampled beyond)
 #: The provider's default account limit -- smpp-facts.md §1.3 (V4).
 PROVIDER_RATE = 30.0
 _SMSC_WRITERS = {"simulator"}
@@ -316,7 +317,8 @@ _STR = ("system", "instance", "session", "peer", "system_id", "bind", "direction
 
 
 class _Log:
-    """The event table, normalised: strings ("" when absent), floats (NaN), time in s."""
+    """The event table, normalised: strings ("" when absent, Arrow-backed), floats (NaN),
+    time in s."""
 
     def __init__(self, df: pd.DataFrame) -> None:
         n = len(df)
@@ -334,14 +336,19 @@ class _Log:
             d[name] = np.asarray(pd.to_numeric(col, errors="coerce").astype("float64"))
         for name in _STR:
             col = df[name] if name in df else pd.Series("", index=df.index)
-            d[name] = np.asarray(col.astype(object).where(col.notna(), "").astype(str))
+            if not isinstance(col.dtype, pd.StringDtype):  # any values, as text
+                col = col.astype(object).where(col.notna(), "").astype(str)
+            d[name] = col.astype("string").fillna("").array
         # Who sent it: the simulator writes as the SMSC, every other writer as the ESME.
         smsc_view = d["system"].isin(_SMSC_WRITERS)
         d["from_esme"] = np.where(smsc_view, d["direction"] == "in", d["direction"] == "out")
         # Rows that stand for a PDU on the wire (Kannel also logs explanatory lines).
         d["is_pdu"] = (d["command"] != "") & (d["hex"] != "") | (
             (d["command"] != "") & d["sequence"].notna())
+        # the PDU bytes stay apart: most checks select rows, and copying them costs most
+        self.hex = d.pop("hex")
         self.d = d
+        self.noted = d[d["note"] != ""]  # the rows with a note (few, in most logs)
         self.end = float(np.nanmax(d["t"])) if n and d["t"].notna().any() else math.nan
         self.cmd = d["command"]
 
@@ -353,7 +360,8 @@ class _Log:
         return d[mask]
 
     def notes(self, pattern: str | re.Pattern[str]) -> pd.DataFrame:
-        d = self.d
+        """The rows whose note matches `pattern` (a pattern that matches no empty note)."""
+        d = self.noted
         return d[d["note"].str.contains(pattern, regex=True, na=False)]
 
     def example(self, i: Any, summary: str | None = None) -> Example:
@@ -364,7 +372,7 @@ class _Log:
                  else f"{Path(src).name}" if src else f"event {int(line) if not math.isnan(line) else i}")
         if summary is None:
             summary = _describe(row)
-        return Example(where, summary, row["hex"] or None)
+        return Example(where, summary, self.hex.loc[i] or None)
 
     def examples(self, frame: pd.DataFrame, k: int = _MAX_EXAMPLES,
                  summary: Callable[[pd.Series], str] | None = None) -> tuple[Example, ...]:
@@ -428,7 +436,16 @@ class _Ids:
     table: dict[Any, Any] | None = None  # resp id key -> resp row, made on first use
 
 
+_FORM_KEY = {"string": 0, "hex": 1, "decimal": 2}  # positions in smppkit._ids.id_keys
+
+
+def _readings(s: str) -> tuple[Any, Any, Any]:
+    return _key(s, "string"), _key(s, "hex"), _key(s, "decimal")
+
+
 def _link_ids(log: _Log) -> _Ids:
+    """Pair receipts with submit_sm_resps by message id, under the reading of the two ids
+    (`_PAIRINGS`) that pairs the most; each receipt takes the first resp with its key."""
     d = log.d
     resps = d[d["command"].isin(("submit_sm_resp", "data_sm_resp")) & (d["command_status"] == 0)
               & (d["message_id"] != "")]
@@ -436,20 +453,22 @@ def _link_ids(log: _Log) -> _Ids:
     receipts = receipts[receipts["message_id"] != ""]
     best: tuple[int, str | None, str | None, dict[Any, Any]] = (0, None, None, {})
     if len(resps) and len(receipts):
-        resp_ids = resps["message_id"].tolist()
-        rec_ids = receipts["message_id"].tolist()
+        resp_keys, receipt_keys = id_keys(resps["message_id"], receipts["message_id"],
+                                          read_one=_readings)
         for resp_form, receipt_form in _PAIRINGS:
-            table: dict[Any, Any] = {}
-            for idx, s in zip(resps.index, resp_ids, strict=True):
-                k = _key(s, resp_form)
-                if k is not None:
-                    table.setdefault(k, idx)
-            links = {}
-            for idx, s in zip(receipts.index, rec_ids, strict=True):
-                k = _key(s, receipt_form)
-                if k is not None and k in table:
-                    links[idx] = table[k]
-            if len(links) > best[0]:
+            lkey = resp_keys[_FORM_KEY[resp_form]]
+            rkey = receipt_keys[_FORM_KEY[receipt_form]]
+            lrows, rrows = np.flatnonzero(lkey != -1), np.flatnonzero(rkey != -1)
+            codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))
+            lcodes = codes[: len(lrows)]
+            once = np.flatnonzero(~pd.Series(lcodes).duplicated().to_numpy())
+            first = np.full(len(uniques), -1, dtype=np.int64)
+            first[lcodes[once]] = lrows[once]
+            hit = first[codes[len(lrows):]]
+            found = hit >= 0
+            if found.sum() > best[0]:
+                links = dict(zip(receipts.index[rrows[found]].tolist(),
+                                 resps.index[hit[found]].tolist(), strict=True))
                 best = (len(links), resp_form, receipt_form, links)
     return _Ids(best[1], best[2], best[3], resps, receipts)
 
@@ -729,14 +748,12 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
     sent = sent[~sent["from_esme"] & sent["sequence"].notna()]
     answers = resps[resps["sequence"].notna()]
     if len(sent) or len(answers):
-        sent_keys = set(zip(sent["session"], sent["sequence"], strict=True))
-        ans_keys = set(zip(answers["session"], answers["sequence"], strict=True))
-        orphan = answers[[k not in sent_keys for k in zip(answers["session"], answers["sequence"], strict=True)]]
+        sent_keys = pd.MultiIndex.from_arrays([sent["session"], sent["sequence"]])
+        ans_keys = pd.MultiIndex.from_arrays([answers["session"], answers["sequence"]])
+        orphan = answers[~ans_keys.isin(sent_keys)]
         last_on = log.d.groupby("session")["t"].max()
-        unanswered = sent[[
-            k not in ans_keys and last_on.get(k[0], -math.inf) > t + 5.0
-            for k, t in zip(zip(sent["session"], sent["sequence"], strict=True), sent["t"], strict=True)
-        ]]
+        later = sent["session"].map(last_on).astype("float64").fillna(-math.inf) > sent["t"] + 5.0
+        unanswered = sent[~sent_keys.isin(ans_keys) & later.to_numpy()]
         if len(orphan) or len(unanswered):
             cause = ("The client answers deliver_sm with a sequence_number that matches no "
                      "deliver_sm on that bind, so the SMSC sees no answer at all" if len(orphan) else
@@ -952,7 +969,7 @@ def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
 def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
     d = log.d
     out = []
-    masks = d["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
+    masks = log.noted["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
     lacking = sorted({m for m in masks if m & 1 and not m & 2})
     ignored = log.notes(r"Ignoring DLR message because of mask")
     if not len(ignored) and lacking:  # access.log only: failed receipts with no pending DLR
@@ -1022,18 +1039,22 @@ def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
     from .errors import RemoteProtocolError
     from .text import diagnose_text, is_gsm
 
-    submits = log.rows("submit_sm", "data_sm", "deliver_sm")
-    submits = submits[submits["hex"] != ""]
-    submits = submits[submits["command"] != "deliver_sm"]
+    submits = log.rows("submit_sm", "data_sm")
+    submits = submits[(log.hex.loc[submits.index] != "").to_numpy()]
     dc = submits["data_coding"].fillna(-1)
     esm = submits["esm_class"].fillna(0).astype(int)
     candidates = submits[(dc == 0) | ((esm & 0x40) == 0)]
-    total = len(candidates)
-    if total > _MAX_DECODED:
-        candidates = candidates.iloc[np.linspace(0, total - 1, _MAX_DECODED).astype(int)]
-    non_gsm: list[tuple[Any, str, str]] = []
-    no_udhi: list[tuple[Any, str]] = []
-    for i, hexstr in zip(candidates.index, candidates["hex"], strict=True):
+    # PDUs with the same body (all but the 16-octet header) read the same: each distinct
+    # body is decoded once, and every submit is checked unless there are too many bodies
+    hexes = log.hex.loc[candidates.index]
+    codes, bodies = pd.factorize(hexes.str.slice(32))
+    if len(bodies) > _MAX_DECODED:
+        keep = np.linspace(0, len(candidates) - 1, _MAX_DECODED).astype(int)
+        candidates, hexes = candidates.iloc[keep], hexes.iloc[keep]
+        codes, bodies = pd.factorize(hexes.str.slice(32))
+    _, first = np.unique(codes, return_index=True)
+    found: dict[int, list[tuple[str, str, str]]] = {}  # body -> (kind, evidence, guess)
+    for code, hexstr in zip(codes[first], hexes.iloc[first], strict=True):
         try:
             pdu = decode(bytes.fromhex(hexstr))
         except (ValueError, RemoteProtocolError):
@@ -1047,9 +1068,18 @@ def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
                              + (", which GSM 03.38 cannot carry: it needs UCS-2" if not is_gsm(meant) else ""))
                 except UnicodeDecodeError:
                     guess = f"the octets read as Latin-1 give {body.decode('latin-1')!r}"
-                non_gsm.append((i, f.evidence, guess))
+                found.setdefault(int(code), []).append(("non_gsm", f.evidence, guess))
             elif "lacks UDHI" in f.problem:
-                no_udhi.append((i, f.evidence))
+                found.setdefault(int(code), []).append(("no_udhi", f.evidence, ""))
+    non_gsm: list[tuple[Any, str, str]] = []
+    no_udhi: list[tuple[Any, str]] = []
+    rows = np.flatnonzero(np.isin(codes, list(found)))
+    for i, code in zip(candidates.index[rows], codes[rows], strict=True):
+        for kind, evidence, guess in found[int(code)]:
+            if kind == "non_gsm":
+                non_gsm.append((i, evidence, guess))
+            else:
+                no_udhi.append((i, evidence))
     out = []
     if non_gsm:
         i, evidence, guess = non_gsm[0]

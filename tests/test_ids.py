@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smppkit import logs
-from smppkit._ids import plain_ids
+from smppkit._ids import id_keys, plain_ids
 from smppkit.receipts import message_id_key
 
 _HEXISH = st.text(alphabet="0123456789abcdefABCDEFxX gG_-\n\u00e9\u0663", max_size=20)
@@ -105,7 +105,8 @@ def _python_reading(text, kind):
 def test_analysis_id_keys_pair_ids_as_the_rules_say(left, right):
     from smppkit import analysis
 
-    keys = analysis._id_keys(pd.Series(left, dtype="string"), pd.Series(right, dtype="string"))
+    keys = id_keys(pd.Series(left, dtype="string"), pd.Series(right, dtype="string"),
+                   read_one=analysis._python_readings)
     ids = left + right
     for kind in range(3):
         codes = np.concatenate([keys[0][kind], keys[1][kind]])
