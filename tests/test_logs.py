@@ -306,6 +306,22 @@ def test_progress_bar_off_when_not_a_terminal(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_progress_bar_counts_every_byte(tmp_path, monkeypatch):
+    path = tmp_path / "t.jsonl"
+    scenario().write(path)
+    shown = []
+
+    class Bar(logs._NoBar):
+        def update(self, n=1):
+            shown.append(n)
+
+    monkeypatch.setattr(logs, "_show", lambda total, desc, show: Bar() if show else logs._NoBar())
+    monkeypatch.setattr(logs, "_CHUNK", 100)  # several chunks, each shorter than a line
+    df = logs.read(path, progress=True)
+    assert len(df) == len(scenario().events)
+    assert len(shown) > 10 and sum(shown) == path.stat().st_size
+
+
 # --- Arrow blocks and the line-by-line fallback --------------------------------------------
 
 
