@@ -506,3 +506,18 @@ def test_bodyless_deliver_sm_resp_with_status_0_is_accepted():
     with pytest.raises(RemoteProtocolError) as info:  # submit_sm_resp OK needs its message_id
         decode(bytes.fromhex("00000010800000040000000000000007"))
     assert info.value.command_status == CommandStatus.ESME_RINVCMDLEN
+
+
+@pytest.mark.parametrize("pdu", [case[0] for case in CASES])
+def test_trusted_and_with_sequence_equal_the_validating_constructor(pdu: Pdu) -> None:
+    """The compiled fast paths build exactly what the dataclass does."""
+    import dataclasses
+
+    fields = {f.name: getattr(pdu, f.name) for f in dataclasses.fields(pdu)}
+    assert type(pdu).trusted(**fields) == pdu
+    assert type(pdu).trusted() == type(pdu)()  # every default
+    copy = pdu.with_sequence(0x7FFFFFFE)
+    assert copy == dataclasses.replace(pdu, sequence_number=0x7FFFFFFE)
+    assert copy is not pdu and pdu.sequence_number != 0x7FFFFFFE
+    with pytest.raises(LocalProtocolError):
+        pdu.with_sequence(2**32)
