@@ -257,22 +257,15 @@ class Pdu:
         tuple of `Tlv` with typed values. Anything built from outside input must use the
         normal constructor.
         """
-        obj = object.__new__(cls)
-        setter = object.__setattr__
-        defaults = _defaults(cls)
-        for name in _slot_names(cls):
-            setter(obj, name, fields[name] if name in fields else defaults[name])
-        return obj
+        build = _TRUSTED.get(cls) or _compile_trusted(cls)
+        return build(fields)  # type: ignore[no-any-return]
 
     def with_sequence(self, sequence_number: int) -> Pdu:
         """A copy with another sequence_number; no other field changes, so no re-validation."""
         _U32.check("sequence_number", sequence_number)
-        copy = object.__new__(type(self))
-        setter = object.__setattr__
-        for name in _slot_names(type(self)):
-            setter(copy, name, getattr(self, name))
-        setter(copy, "sequence_number", sequence_number)
-        return copy
+        cls = type(self)
+        copy = _COPY.get(cls) or _compile_copy(cls)
+        return copy(self, sequence_number)  # type: ignore[no-any-return]
 
     def replace(self, **changes: Any) -> Pdu:
         """A copy with some fields changed (validated again)."""
@@ -322,6 +315,49 @@ def _defaults(cls: type) -> dict[str, Any]:
     if found is None:
         found = _DEFAULTS[cls] = {f.name: f.default for f in dataclasses.fields(cls)}
     return found
+
+
+# `trusted` and `with_sequence` run for every PDU the simulator sends. A loop of
+# object.__setattr__ calls over the slots costs ~3x a straight-line function that calls each
+# slot's descriptor, so one such function is compiled per class on first use (the technique
+# dataclasses uses for __init__).
+_TRUSTED: dict[type, Any] = {}
+_COPY: dict[type, Any] = {}
+
+
+def _slot(cls: type, name: str) -> Any:
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor
+    raise AssertionError(f"{cls.__name__}.{name} has no slot")  # pragma: no cover
+
+
+def _compile(cls: type, name: str, args: str, value: Any) -> Any:
+    """def name(args): o = new(cls); set_i(o, value(i, field)) for each slot; return o"""
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def {name}({args}):", "    o = new(cls)"]
+    for i, field_name in enumerate(_slot_names(cls)):
+        descriptor = _slot(cls, field_name)
+        env[f"set{i}"], env[f"get{i}"] = descriptor.__set__, descriptor.__get__
+        env[f"default{i}"] = _defaults(cls)[field_name]
+        lines.append(f"    set{i}(o, {value(i, field_name)})")
+    lines.append("    return o")
+    exec("\n".join(lines), env)  # source built from field names only
+    return env[name]
+
+
+def _compile_trusted(cls: type) -> Any:
+    fn = _TRUSTED[cls] = _compile(cls, "trusted", "fields",
+                                  lambda i, n: f"fields.get({n!r}, default{i})")
+    return fn
+
+
+def _compile_copy(cls: type) -> Any:
+    fn = _COPY[cls] = _compile(
+        cls, "with_sequence", "pdu, sequence_number",
+        lambda i, n: "sequence_number" if n == "sequence_number" else f"get{i}(pdu)")
+    return fn
 
 
 def _body(cls: type) -> type:
