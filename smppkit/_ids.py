@@ -150,81 +150,86 @@ def id_keys(*columns: Any, read_one: Callable[[str], tuple[Any, Any, Any]]
     lower-cased text exactly when these agree). Texts, and numbers outside [0, 2**63)
     (keyed by their hex digits), get codes below -1 shared by all the columns.
     """
-    sizes = [len(c) for c in columns]
     arr = pa.concat_arrays([
         pa.chunked_array(pa.array(c.astype("string"), type=pa.large_string())).combine_chunks()
         for c in columns
     ]) if columns else pa.array([], type=pa.large_string())
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
     r = plain_ids(arr)
-    hexs = np.full(len(arr), -1, dtype=np.int64)
-    decs = np.full(len(arr), -1, dtype=np.int64)
-    for target, ok, value in ((hexs, r.hex_ok, r.hex_value), (decs, r.dec_ok, r.dec_value)):
-        small = ok & (value < 2**63)
-        target[small] = value[small].astype(np.int64)
-    # 17-19 digits without a leading zero: the hex reading is at least 16**16, keyed by
-    # its digits, which are the id itself
+    # 17-19 digits without a leading zero: the hex reading is at least 16**16, keyed by its
+    # digits, which are the id itself
     zero = pc.fill_null(pc.starts_with(arr, "0"), False).to_numpy(zero_copy_only=False)
     long_digits = r.dec_ok & ~r.hex_ok & ~zero
-    slow = valid & ~(r.hex_ok | long_digits)
-    big_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (target array, row) of big numbers
-    big_digits: list[Any] = []  # their hex digits
-    for target, rows in ((hexs, np.flatnonzero(r.hex_ok & (r.hex_value >= 2**63))),
-                         (decs, np.flatnonzero(r.dec_ok & (r.dec_value >= 2**63)))):
-        values = (r.hex_value if target is hexs else r.dec_value)[rows]
-        big_rows.append((target, rows))
-        big_digits.append(pa.array([format(int(v), "x") for v in values], pa.large_string()))
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    slow = np.flatnonzero(valid & ~(r.hex_ok | long_digits))
+    readings = [read_one(t) for t in arr.take(slow).to_pylist()]
+    hexs, decs = _number_keys(arr, r, long_digits, slow, readings)
+    texts = _text_keys(arr, r, valid, slow, [t for t, _, _ in readings])
+    bounds = np.cumsum([0, *(len(c) for c in columns)])
+    return [(texts[i:j], hexs[i:j], decs[i:j])
+            for i, j in zip(bounds, bounds[1:], strict=False)]
+
+
+def _number_keys(arr: pa.Array, r: IdReadings, long_digits: np.ndarray, slow: np.ndarray,
+                 readings: list[tuple[Any, Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """The hex and decimal reading keys of `id_keys`."""
+    hexs = np.full(len(arr), -1, dtype=np.int64)
+    decs = np.full(len(arr), -1, dtype=np.int64)
+    big_rows: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, rows) of numbers >= 2**63
+    big_digits: list[pa.Array] = []  # their hex digits
+    for keys, ok, value in ((hexs, r.hex_ok, r.hex_value), (decs, r.dec_ok, r.dec_value)):
+        small = ok & (value < 2**63)
+        keys[small] = value[small].astype(np.int64)
+        rows = np.flatnonzero(ok & ~small)
+        big_rows.append((keys, rows))
+        big_digits.append(pa.array([format(int(v), "x") for v in value[rows]], pa.large_string()))
     rows = np.flatnonzero(long_digits)
     big_rows.append((hexs, rows))
     big_digits.append(arr.take(rows))
-    texts_slow: list[str | None] = []
-    if slow.any():
-        rows = np.flatnonzero(slow)
-        readings = [read_one(t) for t in arr.take(rows).to_pylist()]
-        texts_slow = [t for t, _, _ in readings]
-        for target, at in ((hexs, 1), (decs, 2)):
-            values = [x[at] for x in readings]
-            small = np.array([v is not None and 0 <= v < 2**63 for v in values], dtype=bool)
-            target[rows[small]] = [v for v, s in zip(values, small, strict=True) if s]
-            big = np.array([v is not None and not s for v, s in zip(values, small, strict=True)],
-                           dtype=bool)
-            big_rows.append((target, rows[big]))
-            big_digits.append(pa.array([format(v, "x") for v in np.array(values, dtype=object)[big]],
-                                       pa.large_string()))
+    for keys, at in ((hexs, 1), (decs, 2)):  # the ids read one by one
+        values = [reading[at] for reading in readings]
+        small = np.array([v is not None and 0 <= v < 2**63 for v in values], dtype=bool)
+        big = np.array([v is not None for v in values], dtype=bool) & ~small
+        keys[slow[small]] = [v for v, s in zip(values, small, strict=True) if s]
+        big_rows.append((keys, slow[big]))
+        big_digits.append(pa.array([format(v, "x") for v, b in zip(values, big, strict=True) if b],
+                                   pa.large_string()))
     codes = _codes(pa.concat_arrays(big_digits))
     start = 0
-    for target, rows in big_rows:
-        target[rows] = -2 - codes[start:start + len(rows)]
+    for keys, rows in big_rows:
+        keys[rows] = -2 - codes[start:start + len(rows)]
         start += len(rows)
-    # texts: the id itself when it needs no normalising, else its normalised text
+    return hexs, decs
+
+
+def _text_keys(arr: pa.Array, r: IdReadings, valid: np.ndarray, slow: np.ndarray,
+               texts_slow: list[str | None]) -> np.ndarray:
+    """The normalised-text keys of `id_keys`: the id itself when it needs no normalising,
+    else `read_one`'s text, which may itself be a plain id ("0 " -> "0")."""
     lengths = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
-    text_readings = r
-    if slow.any():  # a normalised text may be a plain id ("0 " -> "0")
-        rows = np.flatnonzero(slow)
+    if len(slow):
         again = plain_ids(np.array([t or "" for t in texts_slow], dtype=object))
-        text_readings = IdReadings(*(np.array(x) for x in r))
-        for mine, theirs in zip(text_readings, again, strict=True):
-            mine[rows] = theirs
+        r = IdReadings(*(np.array(x) for x in r))
+        for mine, theirs in zip(r, again, strict=True):
+            mine[slow] = theirs
         lengths = lengths.copy()
-        lengths[rows] = [len(t or "") for t in texts_slow]
-    compact = valid & text_readings.hex_ok & (text_readings.hex_value < 2**58)
-    prefixed = text_readings.prefixed
+        lengths[slow] = [len(t or "") for t in texts_slow]
+    compact = valid & r.hex_ok & (r.hex_value < 2**58)
     texts = np.full(len(arr), -1, dtype=np.int64)
-    texts[compact] = (text_readings.hex_value[compact].astype(np.int64) * 32
-                      + (lengths - 2 * prefixed)[compact] * 2 + prefixed[compact])
+    texts[compact] = (r.hex_value[compact].astype(np.int64) * 32
+                      + (lengths - 2 * r.prefixed)[compact] * 2 + r.prefixed[compact])
     rest = valid & ~compact  # texts keyed by their value
     if rest.any():
         by_value = pc.ascii_lower(arr.filter(pa.array(rest)))
-        if slow.any():
+        if len(slow):
+            is_slow = np.zeros(len(arr), dtype=bool)
+            is_slow[slow] = True
             by_value = pc.replace_with_mask(
-                by_value, pa.array(slow[rest]),
+                by_value, pa.array(is_slow[rest]),
                 pa.array([t for t, c in zip(texts_slow, compact[slow], strict=True) if not c],
                          pa.large_string()))
-        text_codes = _codes(by_value)
-        texts[rest] = np.where(text_codes < 0, -1, -2 - text_codes)
-    bounds = np.cumsum([0, *sizes])
-    return [(texts[i:j], hexs[i:j], decs[i:j])
-            for i, j in zip(bounds, bounds[1:], strict=False)]
+        codes = _codes(by_value)
+        texts[rest] = np.where(codes < 0, -1, -2 - codes)
+    return texts
 
 
 def _codes(values: pa.Array) -> np.ndarray:
