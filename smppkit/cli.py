@@ -133,7 +133,10 @@ def _load_extras() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_extras()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in _COMMANDS:
+        # `smppkit sim` stays lean: pandas and pyarrow (~70 MB) load only for the others
+        _load_extras()
     args = _parser().parse_args(argv)
     return _COMMANDS[args.command](args)
 

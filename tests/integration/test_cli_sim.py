@@ -122,3 +122,23 @@ def test_python_dash_m_and_console_script_agree():
     assert all(o.returncode == 0 for o in outs)
     assert "--id-format" in outs[0].stdout and "--dlr-delay" in outs[0].stdout
     assert outs[0].stdout.split("options:")[1] == outs[1].stdout.split("options:")[1]
+
+
+def test_sim_process_stays_lean(sim_process):
+    """`smppkit sim` loads no pandas or pyarrow (the diagnostics commands do)."""
+    proc, lines = sim_process("--port", str(_free_block()))
+    assert len(lines) == 3
+    maps = Path(f"/proc/{proc.pid}/maps")
+    if not maps.exists():
+        pytest.skip("no /proc here")
+    loaded = maps.read_text()
+    assert "pyarrow" not in loaded and "pandas" not in loaded
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+
+
+def test_diagnostics_commands_are_listed_in_the_help():
+    out = subprocess.run([sys.executable, "-m", "smppkit", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0
+    assert all(name in out.stdout for name in ("sim", "doctor", "analyze", "kannel"))
