@@ -170,6 +170,11 @@ FAILURE_MIX: tuple[tuple[str, int, int], ...] = (
 )
 
 
+#: test_number_outcome by (destination, dlr_delay): Outcome is immutable, so it is shared
+_FORCED: dict[tuple[str, float], Outcome | None] = {}
+_UNSEEN = object()
+
+
 def draw_outcome(rng: Any, destination: str, dlr_delay: float, failure_rate: float) -> Outcome:
     """How a message to `destination` ends, drawn from `rng` (a `random.Random`).
 
@@ -179,9 +184,14 @@ def draw_outcome(rng: Any, destination: str, dlr_delay: float, failure_rate: flo
     roll = rng.random()
     delay = rng.expovariate(1.0 / dlr_delay) if dlr_delay > 0 else 0.0
     pick = rng.random()
-    forced = test_number_outcome(destination, dlr_delay)
+    key = (destination, dlr_delay)
+    forced = _FORCED.get(key, _UNSEEN)
+    if forced is _UNSEEN:
+        if len(_FORCED) > 4096:
+            _FORCED.clear()
+        forced = _FORCED[key] = test_number_outcome(destination, dlr_delay)
     if forced is not None:
-        return forced
+        return forced  # type: ignore[return-value]
     delay = min(delay, 5 * dlr_delay)
     if roll >= failure_rate:
         return Outcome("DELIVRD", 0, delay)

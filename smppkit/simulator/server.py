@@ -353,6 +353,7 @@ class Simulator:
             self.instances[spec.name] = inst
         self._fault_cache: dict[tuple[str, str], Any] = {}
         self._pumps_pending: set[tuple[str, str]] = set()
+        self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
         self._wheel: dict[int, list[tuple[Any, tuple[Any, ...]]]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._timers: set[asyncio.TimerHandle] = set()
@@ -804,15 +805,10 @@ class Simulator:
     def _enqueue(self, cluster: Cluster, msg: Message, stat: str, err: int, done_at: float,
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
-        tlvs: list[Tlv] = []
-        wanted = self.config.receipt_tlvs
-        if "receipted_message_id" in wanted:
-            tlvs.append(Tlv(TlvTag.receipted_message_id, rid))
-        if "message_state" in wanted:
-            tlvs.append(Tlv(TlvTag.message_state, _FINAL_STATES[stat]))
-        if "network_error_code" in wanted:
-            # network type 3 = GSM -- SMPP v3.4 §5.3.2.31
-            tlvs.append(Tlv(TlvTag.network_error_code, (3, min(err, 0xFFFF))))
+        tlvs: tuple[Tlv, ...] = ()
+        if "receipted_message_id" in self.config.receipt_tlvs:
+            tlvs = (Tlv(TlvTag.receipted_message_id, rid),)
+        tlvs += self._outcome_tlvs(stat, err)
         # Every value here is the simulator's own (addresses came through a validated
         # submit_sm), so the receipt is built without re-validation: see Pdu.trusted.
         pdu = DeliverSm.trusted(
@@ -820,7 +816,7 @@ class Simulator:
             destination_addr=msg.source_addr,
             esm_class=esm_class,
             short_message=self.receipt_text(msg, stat, err, done_at, rid),
-            tlvs=tuple(tlvs),
+            tlvs=tlvs,
         )
         job = ReceiptJob(msg.account, pdu, msg.id)
         cluster.queue.setdefault(msg.account, collections.deque()).append(job)
@@ -831,6 +827,22 @@ class Simulator:
             self._pump(cluster, msg.account)  # now: it must go out before the resp
         else:
             self._pump_soon(cluster, msg.account)
+
+    def _outcome_tlvs(self, stat: str, err: int) -> tuple[Tlv, ...]:
+        """The receipt's message_state and network_error_code TLVs (those configured), made
+        once per (stat, err): Tlv is immutable, so receipts share them."""
+        key = (stat, err)
+        found = self._tlv_cache.get(key)
+        if found is None:
+            wanted = self.config.receipt_tlvs
+            tlvs: list[Tlv] = []
+            if "message_state" in wanted:
+                tlvs.append(Tlv(TlvTag.message_state, _FINAL_STATES[stat]))
+            if "network_error_code" in wanted:
+                # network type 3 = GSM -- SMPP v3.4 §5.3.2.31
+                tlvs.append(Tlv(TlvTag.network_error_code, (3, min(err, 0xFFFF))))
+            found = self._tlv_cache[key] = tuple(tlvs)
+        return found
 
     def _pump_soon(self, cluster: Cluster, account: str) -> None:
         """Pump once at the end of this loop iteration, for every receipt queued in it."""
