@@ -38,31 +38,27 @@ def sim(start_sim):
     return start_sim()
 
 
-@pytest.fixture
-def esme(start_sim):
-    """`esme(address, **kw)` → a connected `Esme`, closed before the simulator stops."""
-    clients: list[Esme] = []
+def _clients(cls: Any) -> Any:
+    """`make(address, **kw)` → a connected `cls`; every one is closed after the test."""
+    clients: list[Any] = []
 
-    def make(address: str, **kwargs: Any) -> Esme:
-        client = Esme(address, **kwargs)
+    def make(address: str, **kwargs: Any) -> Any:
+        client = cls(address, **kwargs)
         clients.append(client)
         return client
 
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def esme(start_sim):
+    """`esme(address, **kw)` → a connected `Esme`, closed before the simulator stops."""
+    yield from _clients(Esme)
 
 
 @pytest.fixture
 def raw(start_sim):
     """`raw(address)` → a connected `RawEsme`, closed before the simulator stops."""
-    clients: list[RawEsme] = []
-
-    def make(address: str, **kwargs: Any) -> RawEsme:
-        client = RawEsme(address, **kwargs)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from _clients(RawEsme)

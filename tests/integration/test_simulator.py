@@ -238,17 +238,17 @@ def test_query_sm_before_and_after_the_receipt(sim, esme):
     assert resp.status == S.ESME_RQUERYFAIL
 
 
+def _pending_message(client, text: bytes):
+    """Bind `client` and submit a message to SLOW_NUMBER (still pending for a while);
+    returns the submit_sm_resp."""
+    assert client.bind().command_status == 0
+    return client.request(SubmitSm(source_addr="smppkit", destination_addr=SLOW_NUMBER,
+                                   registered_delivery=1, short_message=text))
+
+
 def test_cancel_sm_deletes_pending_message_and_fails_twice(sim, raw):
     client = raw(sim.address())
-    assert client.bind().command_status == 0
-    sub = client.request(
-        SubmitSm(
-            source_addr="smppkit",
-            destination_addr=SLOW_NUMBER,
-            registered_delivery=1,
-            short_message=b"x",
-        )
-    )
+    sub = _pending_message(client, b"x")
     cancel = CancelSm(
         message_id=sub.message_id, source_addr="smppkit", destination_addr=SLOW_NUMBER
     )
@@ -264,15 +264,7 @@ def test_cancel_sm_deletes_pending_message_and_fails_twice(sim, raw):
 
 def test_replace_sm_pending_ok_unknown_or_final_fails(sim, raw):
     client = raw(sim.address())
-    assert client.bind().command_status == 0
-    sub = client.request(
-        SubmitSm(
-            source_addr="smppkit",
-            destination_addr=SLOW_NUMBER,
-            registered_delivery=1,
-            short_message=b"old",
-        )
-    )
+    sub = _pending_message(client, b"old")
     resp = client.request(
         ReplaceSm(message_id=sub.message_id, source_addr="smppkit", short_message=b"new")
     )
