@@ -37,7 +37,7 @@ sim: $(STAMP)
 	$(BIN)/smppkit sim
 
 data: $(STAMP)
-	$(BIN)/python -m smppkit.datasets regenerate
+	$(BIN)/python -m smppkit.notebook.datasets regenerate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

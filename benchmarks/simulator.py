@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import smppkit  # noqa: E402
-from smppkit.esme import Esme  # noqa: E402
+from smppkit.clients.esme import Esme  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "simulator.json"
 

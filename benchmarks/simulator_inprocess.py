@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smppkit import pdus  # noqa: E402
-from smppkit.codec import Framer, decode, encode, peek_header  # noqa: E402
+from smppkit.protocol.codec import Framer, decode, encode, peek_header  # noqa: E402
 from smppkit.simulator import Account, SimConfig  # noqa: E402
 from smppkit.simulator.server import Connection, Simulator  # noqa: E402
 

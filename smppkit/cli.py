@@ -64,7 +64,7 @@ _EXTRA_HELP: dict[str, str] = {}
 
 @_command("sim")
 def _sim(args: argparse.Namespace) -> int:
-    from .simulator import Account, SimConfig, Simulator
+    from smppkit.simulator import Account, SimConfig, Simulator
 
     limits = {
         "throughput": args.throughput or None,
@@ -91,7 +91,7 @@ def _sim(args: argparse.Namespace) -> int:
 
 
 async def _serve(sim: object) -> int:
-    from .simulator import Simulator
+    from smppkit.simulator import Simulator
 
     assert isinstance(sim, Simulator)
     try:

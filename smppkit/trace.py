@@ -44,10 +44,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .codec import encode
-from .constants import TlvTag
-from .pdus import Pdu
-from .receipts import ReceiptError, parse_receipt
+from smppkit.protocol.codec import encode
+from smppkit.protocol.constants import TlvTag
+from smppkit.protocol.pdus import Pdu
+from smppkit.sms.receipts import ReceiptError, parse_receipt
 
 __all__ = ["TRACE_FIELDS", "concat_info", "dump_event", "pdu_event", "receipt_summary"]
 

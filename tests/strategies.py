@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from smppkit.pdus import (
+from smppkit.protocol.pdus import (
     PDU_CLASSES,
     DistributionList,
     Pdu,
@@ -19,7 +19,7 @@ from smppkit.pdus import (
     _DestAddresses,
     _UnsuccessSmes,
 )
-from smppkit.wire import TLV_KINDS, CString, Int, ShortMessage, Tlv
+from smppkit.protocol.wire import TLV_KINDS, CString, Int, ShortMessage, Tlv
 
 _LATIN1_NO_NULL = st.characters(min_codepoint=1, max_codepoint=255)
 u8 = st.integers(0, 0xFF)

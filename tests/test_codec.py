@@ -64,7 +64,7 @@ from smppkit import (
     decode,
     encode,
 )
-from smppkit.pdus import PDU_CLASSES, Pdu
+from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 
 S = CommandStatus
 

@@ -82,7 +82,7 @@ def test_report_renders_as_text_html_json_and_frame() -> None:
 
 
 def test_event_dicts_without_the_readers_work_too(monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "smppkit.logs", None)  # the readers are optional
+    monkeypatch.setitem(sys.modules, "smppkit.diagnose.logs", None)  # the readers are optional
     report = doctor.diagnose(datasets.path("transmitter_only"))
     assert _problems(report) == {"transmitter-only"}
 

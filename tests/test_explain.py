@@ -24,7 +24,7 @@ from smppkit import (
     SubmitSmResp,
     encode,
 )
-from smppkit.explain import COLUMNS, Explanation, explain
+from smppkit.sms.explain import COLUMNS, Explanation, explain
 from smppkit.trace import pdu_event
 
 S = CommandStatus

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smppkit import logs
-from smppkit._ids import id_keys, plain_ids
-from smppkit.receipts import message_id_key
+from smppkit.sms.ids import id_keys, plain_ids
+from smppkit.sms.receipts import message_id_key
 
 _HEXISH = st.text(alphabet="0123456789abcdefABCDEFxX gG_-\n\u00e9\u0663", max_size=20)
 

@@ -45,8 +45,8 @@ from smppkit import (
     decode,
     encode,
 )
-from smppkit.pdus import Pdu
-from smppkit.wire import TLV_KINDS, CString
+from smppkit.protocol.pdus import Pdu
+from smppkit.protocol.wire import TLV_KINDS, CString
 
 
 class SequenceCounter:

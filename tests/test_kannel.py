@@ -13,7 +13,8 @@ import pytest
 
 from smppkit import kannel
 from smppkit.cli import main
-from smppkit.kannel import (
+from smppkit.kannel import config as kannel_config
+from smppkit.kannel.config import (
     MSG_ID_TYPE_FOR,
     Finding,
     check_config,
@@ -21,7 +22,7 @@ from smppkit.kannel import (
     parse_config,
     sendsms_url,
 )
-from smppkit.kannel_logs import read_access_log, read_bearerbox_log, read_kannel_logs
+from smppkit.kannel.logs import read_access_log, read_bearerbox_log, read_kannel_logs
 from smppkit.trace import TRACE_FIELDS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "kannel"
@@ -168,10 +169,10 @@ def test_remote_smsbox_against_a_localhost_only_bearerbox() -> None:
 
 
 def test_ip_rules_follow_kannel() -> None:
-    assert kannel._ip_allowed(None, None, "1.2.3.4")  # no deny list: everyone
-    assert not kannel._ip_allowed("127.0.0.1", "*.*.*.*", "1.2.3.4")
-    assert kannel._ip_allowed("127.0.0.1;1.2.*.*", "*.*.*.*", "1.2.3.4")
-    assert not kannel._ip_matches("1.2.*", "1.2.3.4")  # '*' is one number, not a suffix
+    assert kannel_config._ip_allowed(None, None, "1.2.3.4")  # no deny list: everyone
+    assert not kannel_config._ip_allowed("127.0.0.1", "*.*.*.*", "1.2.3.4")
+    assert kannel_config._ip_allowed("127.0.0.1;1.2.*.*", "*.*.*.*", "1.2.3.4")
+    assert not kannel_config._ip_matches("1.2.*", "1.2.3.4")  # '*' is one number, not a suffix
 
 
 @pytest.mark.parametrize("max_messages", [None, 1])
@@ -238,7 +239,7 @@ def test_sendsms_url_escapes_text_in_its_charset_and_the_dlr_url() -> None:
 
 
 def test_explain_dlr_mask_is_the_shared_one() -> None:
-    from smppkit.meanings import explain_dlr_mask
+    from smppkit.sms.meanings import explain_dlr_mask
 
     assert kannel.explain_dlr_mask is explain_dlr_mask
     assert kannel.explain_dlr_mask(17).warnings  # failures dropped
@@ -341,8 +342,8 @@ def test_bad_and_noise_lines_are_counted_with_their_numbers() -> None:
 
 
 def test_missing_kannel_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kannel.shutil, "which", lambda name: None)
-    monkeypatch.setattr(kannel.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(kannel_config.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kannel_config.os, "access", lambda path, mode: False)
     with pytest.raises(kannel.KannelNotInstalled, match="apt-get install kannel") as info:
         kannel.KannelLab({"SMPP1": "127.0.0.1:1"})
     assert "\n" not in str(info.value)
@@ -502,8 +503,8 @@ def test_cli_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_cli_run_without_kannel_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(kannel.shutil, "which", lambda name: None)
-    monkeypatch.setattr(kannel.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(kannel_config.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kannel_config.os, "access", lambda path, mode: False)
     assert main(["kannel", "run"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install kannel" in err and err.count("\n") == 1

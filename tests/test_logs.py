@@ -18,8 +18,8 @@ import smpplib.smpp
 from helpers_trace import T0, TraceBuilder
 
 from smppkit import logs, pdus
-from smppkit.codec import encode
-from smppkit.pcap import Flow, read_tcp_streams, write_pcap
+from smppkit.diagnose.pcap import Flow, read_tcp_streams, write_pcap
+from smppkit.protocol.codec import encode
 from smppkit.trace import TRACE_FIELDS, dump_event
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smppkit.constants import CommandStatus, MessageState
-from smppkit.meanings import (
+from smppkit.protocol.constants import CommandStatus, MessageState
+from smppkit.sms.meanings import (
     DELIVER_SM_RESP_RETRY,
     DLR_MASK_BITS,
     KANNEL_145_REGISTERED_DELIVERY,
@@ -24,7 +24,7 @@ from smppkit.meanings import (
     registered_delivery_frame,
     stat_frame,
 )
-from smppkit.receipts import parse_receipt
+from smppkit.sms.receipts import parse_receipt
 
 # --- stat <-> message_state ---------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from smppkit import (
     decode,
     encode,
 )
-from smppkit.codec import Framer
+from smppkit.protocol.codec import Framer
 
 S = CommandStatus
 

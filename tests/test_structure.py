@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SANS_IO = ["constants", "errors", "wire", "pdus", "codec", "session", "trace", "explain",
-           "text", "receipts", "meanings"]
+SANS_IO = ["protocol/constants", "protocol/errors", "protocol/wire", "protocol/pdus",
+           "protocol/codec", "protocol/session", "trace", "sms/explain", "sms/text",
+           "sms/receipts", "sms/meanings", "sms/ids"]
 FORBIDDEN = {"socket", "asyncio", "threading", "time", "random"}
 
 
@@ -38,10 +39,12 @@ def _existing_core() -> list[Path]:
 
 def test_the_core_modules_exist() -> None:
     have = {p.stem for p in _existing_core()}
+    assert len(have) == len(SANS_IO), "a module of the sans-IO core is missing"
     assert {"constants", "errors", "wire", "pdus", "codec", "session", "explain"} <= have
 
 
-@pytest.mark.parametrize("path", _existing_core(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _existing_core() + sorted((ROOT / "smppkit" / "protocol").glob("*.py")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sans_io_modules_import_no_io(path: Path) -> None:
     bad = {m for m in _imported_modules(path) if m.split(".")[0] in FORBIDDEN}
     assert not bad, f"{path.name} imports {sorted(bad)}; the protocol core must stay sans-IO"

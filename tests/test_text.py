@@ -15,9 +15,9 @@ from smpplib import gsm as smpplib_gsm
 
 from smppkit import codec
 from smppkit import text as text_module
-from smppkit.errors import LocalProtocolError, RemoteProtocolError
-from smppkit.pdus import DataSm, DeliverSm, EnquireLink, SubmitSm
-from smppkit.text import (
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import DataSm, DeliverSm, EnquireLink, SubmitSm
+from smppkit.sms.text import (
     decode_text,
     diagnose_text,
     encode_text,

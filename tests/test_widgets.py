@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smppkit import widgets
-from smppkit.errors import LocalProtocolError
-from smppkit.receipts import ReceiptError
+from smppkit.protocol.errors import LocalProtocolError
+from smppkit.sms.receipts import ReceiptError
 
 pytest.importorskip("ipywidgets")
 

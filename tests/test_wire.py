@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from smppkit import CommandStatus, LocalProtocolError, MessageState, RemoteProtocolError, TlvTag
-from smppkit.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs, read_tlvs, write_tlvs
+from smppkit.protocol.wire import (
+    CString,
+    Int,
+    ShortMessage,
+    Tlv,
+    normalize_tlvs,
+    read_tlvs,
+    write_tlvs,
+)
 
 S = CommandStatus
 

@@ -17,9 +17,22 @@ import asyncio
 import threading
 from typing import Any
 
-from .config import DEFAULT_EPOCH, PROFILES, TEST_NUMBERS, Account, Outcome, SimConfig
-from .scenarios import BUILTIN_SCENARIOS, FAULT_KINDS, Fault, Scenario, load_scenario
-from .server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Simulator
+from smppkit.simulator.config import (
+    DEFAULT_EPOCH,
+    PROFILES,
+    TEST_NUMBERS,
+    Account,
+    Outcome,
+    SimConfig,
+)
+from smppkit.simulator.scenarios import (
+    BUILTIN_SCENARIOS,
+    FAULT_KINDS,
+    Fault,
+    Scenario,
+    load_scenario,
+)
+from smppkit.simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Simulator
 
 __all__ = [
     "Account",
@@ -159,7 +172,7 @@ class SimulatorHandle:
 
     def trace(self) -> Any:
         """Every PDU in and out so far, as a DataFrame in the `smppkit.trace` schema."""
-        from ..logs import from_events
+        from smppkit.diagnose.logs import from_events
 
         return from_events(self._call_soon(lambda: list(self.sim.events)))
 

@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..constants import CommandId, CommandStatus, MessageState, TlvTag
-from ..errors import LocalProtocolError
-from ..pdus import (
+from smppkit.protocol.constants import CommandId, CommandStatus, MessageState, TlvTag
+from smppkit.protocol.errors import LocalProtocolError
+from smppkit.protocol.pdus import (
     BindReceiverResp,
     BindTransceiverResp,
     BindTransmitterResp,
@@ -43,12 +43,27 @@ from ..pdus import (
     Unbind,
     UnsuccessSme,
 )
-from ..session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session, State
-from ..text import to_pdus
-from ..trace import TRACE_FIELDS, concat_info, dump_event, pdu_event
-from ..wire import Tlv
-from .config import PROFILES, Account, InstanceSpec, Outcome, SimConfig, draw_outcome
-from .scenarios import Scenario, load_scenario
+from smppkit.protocol.session import (
+    CONNECTION_CLOSED,
+    NEED_DATA,
+    InvalidPdu,
+    Rejected,
+    Role,
+    Session,
+    State,
+)
+from smppkit.protocol.wire import Tlv
+from smppkit.simulator.config import (
+    PROFILES,
+    Account,
+    InstanceSpec,
+    Outcome,
+    SimConfig,
+    draw_outcome,
+)
+from smppkit.simulator.scenarios import Scenario, load_scenario
+from smppkit.sms.text import to_pdus
+from smppkit.trace import TRACE_FIELDS, concat_info, dump_event, pdu_event
 
 __all__ = ["Simulator", "DELIVER_RETRY_STATUSES"]
 
@@ -369,7 +384,7 @@ class Simulator:
         if cfg.trace_path:
             self._trace_file = open(cfg.trace_path, "w", encoding="utf-8")  # noqa: SIM115
         if cfg.tls or cfg.tls_cert:
-            from .tls import self_signed, server_context
+            from smppkit.simulator.tls import self_signed, server_context
 
             if not cfg.tls_cert:
                 cfg.tls_cert, cfg.tls_key = self_signed(host=cfg.host)

@@ -22,8 +22,8 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from smppkit.codec import Framer, decode, encode
-from smppkit.pdus import BindReceiver, BindTransceiver, BindTransmitter, DeliverSmResp, Pdu
+from smppkit.protocol.codec import Framer, decode, encode
+from smppkit.protocol.pdus import BindReceiver, BindTransceiver, BindTransmitter, DeliverSmResp, Pdu
 
 SYSTEM_ID, PASSWORD = "smppkit", "secret"
 #: SMPP v3.4 Appendix B in the provider's form (smpp-facts.md §1.7).

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from smppkit import client
-from smppkit.constants import CommandStatus
+from smppkit.protocol.constants import CommandStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

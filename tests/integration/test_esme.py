@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from smppkit import SubmitSm, throttling
-from smppkit.constants import CommandStatus
-from smppkit.esme import Aimd, Backoff, BindError, Esme, Exponential, FixedPause
+from smppkit.clients.esme import Aimd, Backoff, BindError, Esme, Exponential, FixedPause
+from smppkit.protocol.constants import CommandStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

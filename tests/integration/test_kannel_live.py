@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 import smppkit
-from smppkit.kannel import KannelLab, KannelNotInstalled, check_config, find_kannel
-from smppkit.kannel_logs import read_bearerbox_log
+from smppkit.kannel.config import KannelLab, KannelNotInstalled, check_config, find_kannel
+from smppkit.kannel.logs import read_bearerbox_log
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +209,7 @@ def test_throughput_above_the_account_limit_is_throttled_and_resent() -> None:
 def test_registered_delivery_per_dlr_mask_is_what_meanings_says(
     lab: KannelLab, sim: smppkit.simulator.SimulatorHandle
 ) -> None:
-    from smppkit.meanings import KANNEL_145_REGISTERED_DELIVERY, explain_dlr_mask
+    from smppkit.sms.meanings import KANNEL_145_REGISTERED_DELIVERY, explain_dlr_mask
 
     got = {}
     for mask in sorted(KANNEL_145_REGISTERED_DELIVERY):

@@ -15,10 +15,10 @@ import time
 import pytest
 from simclients import connect_refused, receipt_fields, text_of
 
-from smppkit.codec import decode, encode
-from smppkit.constants import CommandStatus as S
-from smppkit.constants import MessageState
-from smppkit.pdus import (
+from smppkit.protocol.codec import decode, encode
+from smppkit.protocol.constants import CommandStatus as S
+from smppkit.protocol.constants import MessageState
+from smppkit.protocol.pdus import (
     CancelSm,
     DistributionList,
     EnquireLink,
@@ -898,7 +898,7 @@ def test_unframeable_stream_closes_only_that_connection(sim, raw, garbage):
 
 
 def test_inject_mo_short_and_long(sim, esme):
-    text_module = pytest.importorskip("smppkit.text")
+    text_module = pytest.importorskip("smppkit.sms.text")
     if not hasattr(text_module, "to_pdus"):
         pytest.skip("smppkit.text.to_pdus is not written yet")
     client = esme(sim.address())
@@ -953,7 +953,7 @@ def test_clean_shutdown_leaves_no_thread_or_port(start_sim, raw):
 
 
 def test_mo_traffic_scenario_sends_short_and_long_mo_to_receivers(start_sim, esme):
-    from smppkit.text import reassemble_all
+    from smppkit.sms.text import reassemble_all
 
     sim = start_sim(scenario="mo-traffic+healthy")
     client = esme(sim.address("SMPP1"))

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from smppkit import logs, pdus
-from smppkit.codec import encode
-from smppkit.pcap import Flow, write_pcap
+from smppkit.diagnose.pcap import Flow, write_pcap
+from smppkit.protocol.codec import encode
 
 pytestmark = [
     pytest.mark.integration,

@@ -64,11 +64,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._ids import id_keys
-from .constants import status_name
-from .meanings import DELIVER_SM_RESP_RETRY, explain_deliver_sm_resp, explain_dlr_mask
-from .receipts import message_id_key, same_message
-from .trace import TRACE_FIELDS
+from smppkit.protocol.constants import status_name
+from smppkit.sms.ids import id_keys
+from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY, explain_deliver_sm_resp, explain_dlr_mask
+from smppkit.sms.receipts import message_id_key, same_message
+from smppkit.trace import TRACE_FIELDS
 
 __all__ = ["SEVERITIES", "Example", "Finding", "Report", "diagnose", "register_cli"]
 
@@ -266,7 +266,7 @@ def _is_kannel(path: str) -> bool:
 
 def _read_path(path: str) -> pd.DataFrame:
     if _is_kannel(path):
-        from .kannel_logs import read_kannel_logs
+        from smppkit.kannel.logs import read_kannel_logs
 
         events, _ = read_kannel_logs(path)
         df = _from_events(events)
@@ -274,7 +274,7 @@ def _read_path(path: str) -> pd.DataFrame:
         df["line"] = np.nan  # the Kannel readers number bad lines only
         return df
     try:
-        from .logs import read
+        from smppkit.diagnose.logs import read
     except ImportError:  # the readers are not there yet: JSONL traces only
         with open(path, encoding="utf-8") as f:
             rows = [json.loads(line) for line in f if line.strip()]
@@ -287,7 +287,7 @@ def _read_path(path: str) -> pd.DataFrame:
 
 def _from_events(events: Sequence[dict[str, Any]]) -> pd.DataFrame:
     try:
-        from .logs import from_events
+        from smppkit.diagnose.logs import from_events
     except ImportError:
         df = pd.DataFrame(list(events), columns=list(TRACE_FIELDS))
         df["line"] = np.arange(1, len(df) + 1)
@@ -1035,9 +1035,9 @@ def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
 
 
 def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
-    from .codec import decode
-    from .errors import RemoteProtocolError
-    from .text import diagnose_text, is_gsm
+    from smppkit.protocol.codec import decode
+    from smppkit.protocol.errors import RemoteProtocolError
+    from smppkit.sms.text import diagnose_text, is_gsm
 
     submits = log.rows("submit_sm", "data_sm")
     submits = submits[(log.hex.loc[submits.index] != "").to_numpy()]

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .meanings import DLR_MASK_BITS, explain_dlr_mask
+from smppkit.sms.meanings import DLR_MASK_BITS, explain_dlr_mask
 
 __all__ = [
     "DLR_URL_FIELDS",
@@ -1269,7 +1269,7 @@ class KannelLab:
 
     def dlr_lookups(self) -> Any:
         """`dlr_lookups` of this lab's bearerbox.log (needs log_level 0, the lab's default)."""
-        from .kannel_logs import read_bearerbox_log
+        from smppkit.kannel.logs import read_bearerbox_log
 
         events, _ = read_bearerbox_log(self.bearerbox_log)
         return dlr_lookups(events)
@@ -1293,7 +1293,7 @@ class KannelLab:
 
     def events(self) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
         """bearerbox.log + access.log read by `smppkit.kannel_logs.read_kannel_logs`."""
-        from .kannel_logs import read_kannel_logs
+        from smppkit.kannel.logs import read_kannel_logs
 
         return read_kannel_logs(self.bearerbox_log, self.access_log)
 
@@ -1428,7 +1428,7 @@ def _cli_check(args: Any) -> int:
 
 
 def _cli_run(args: Any) -> int:
-    from . import simulator
+    from smppkit import simulator
 
     stop = threading.Event()
     previous = {}

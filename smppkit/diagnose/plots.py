@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from . import analysis
+from smppkit.diagnose import analysis
 
 __all__ = [
     "FIGSIZE",

@@ -35,8 +35,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .constants import status_name
-from .trace import TRACE_FIELDS
+from smppkit.protocol.constants import status_name
+from smppkit.trace import TRACE_FIELDS
 
 __all__ = ["BadLines", "read_access_log", "read_bearerbox_log", "read_kannel_logs"]
 

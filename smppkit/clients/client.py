@@ -37,9 +37,9 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
-from .constants import CommandStatus, describe_status, status_name
-from .receipts import ReceiptError, id_readings, parse_receipt, same_message
-from .text import to_pdus
+from smppkit.protocol.constants import CommandStatus, describe_status, status_name
+from smppkit.sms.receipts import ReceiptError, id_readings, parse_receipt, same_message
+from smppkit.sms.text import to_pdus
 
 __all__ = [
     "BindRefused",

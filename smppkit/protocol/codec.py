@@ -13,10 +13,10 @@ import operator
 import struct
 from typing import Any
 
-from .constants import CommandId, CommandStatus
-from .errors import LocalProtocolError, RemoteProtocolError
-from .pdus import PDU_CLASSES, Pdu
-from .wire import CString, Int, read_tlvs, write_tlvs
+from smppkit.protocol.constants import CommandId, CommandStatus
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import PDU_CLASSES, Pdu
+from smppkit.protocol.wire import CString, Int, read_tlvs, write_tlvs
 
 __all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "HEADER_LENGTH", "Framer", "decode", "encode", "peek_header"]
 

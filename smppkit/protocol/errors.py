@@ -10,7 +10,7 @@ so a server can build the right `generic_nack` or `*_resp` without guessing.
 
 from __future__ import annotations
 
-from .constants import CommandStatus, status_name
+from smppkit.protocol.constants import CommandStatus, status_name
 
 __all__ = ["LocalProtocolError", "ProtocolError", "RemoteProtocolError"]
 

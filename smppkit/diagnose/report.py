@@ -46,7 +46,9 @@ class Analysis:
 
 
 def _read(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
-    from .doctor import _load  # reads traces, smpplib logs, pcaps and Kannel logs alike
+    from smppkit.diagnose.doctor import (
+        _load,  # reads traces, smpplib logs, pcaps and Kannel logs alike
+    )
 
     paths = [os.fspath(p) for p in paths]
     return _load(paths[0] if len(paths) == 1 else paths)
@@ -152,7 +154,7 @@ def analyze(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
             result.skipped[f"{name} plot"] = f"{type(exc).__name__}: {exc}"
         finally:
             plt.close(fig)
-    from .doctor import diagnose
+    from smppkit.diagnose.doctor import diagnose
 
     result.doctor = diagnose(df)
     (out / "doctor.json").write_text(result.doctor.to_json(), encoding="utf-8")

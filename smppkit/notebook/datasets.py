@@ -17,7 +17,7 @@ UNDELIV err 010 for parts split across instances). Every PDU is traced from the 
 side with `trace.pdu_event` (system "simulator"); a scripted client adds its own notes
 (system "esme") where the problem is on the client's side and only the client can tell.
 
-Regenerate with ``python -m smppkit.datasets regenerate`` (``make data``); a test checks
+Regenerate with ``python -m smppkit.notebook.datasets regenerate`` (``make data``); a test checks
 that the committed files in ``data/logs/`` are exactly what the generator writes.
 """
 
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .constants import MessageState
-from .pdus import (
+from smppkit.protocol.constants import MessageState
+from smppkit.protocol.pdus import (
     BindReceiver,
     BindReceiverResp,
     BindTransceiver,
@@ -50,12 +50,19 @@ from .pdus import (
     SubmitSmResp,
     Unbind,
 )
-from .receipts import Receipt, receipt_pdu
-from .session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session
-from .simulator.config import DEFAULT_EPOCH, draw_outcome
-from .simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
-from .text import to_pdus
-from .trace import TRACE_FIELDS, concat_info, dump_event, pdu_event, receipt_summary
+from smppkit.protocol.session import (
+    CONNECTION_CLOSED,
+    NEED_DATA,
+    InvalidPdu,
+    Rejected,
+    Role,
+    Session,
+)
+from smppkit.simulator.config import DEFAULT_EPOCH, draw_outcome
+from smppkit.simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
+from smppkit.sms.receipts import Receipt, receipt_pdu
+from smppkit.sms.text import to_pdus
+from smppkit.trace import TRACE_FIELDS, concat_info, dump_event, pdu_event, receipt_summary
 
 __all__ = ["DATASETS", "DEFAULT_SEED", "Dataset", "generate", "load", "names", "path", "regenerate"]
 
@@ -803,11 +810,11 @@ def _data_dir() -> Path:
     env = os.environ.get("SMPPKIT_DATA")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent
-    for base in (here.parent, Path.cwd()):
+    repository = Path(__file__).resolve().parents[2]
+    for base in (repository, Path.cwd()):
         if (base / "data").is_dir():
             return base / "data"
-    return here.parent / "data"
+    return repository / "data"
 
 
 def names() -> list[str]:
@@ -859,7 +866,7 @@ def load(name: str) -> Any:
     """A sample log as a DataFrame in the trace schema (`smppkit.logs.read`)."""
     file = path(name)
     try:
-        from .logs import read
+        from smppkit.diagnose.logs import read
     except ImportError:  # pragma: no cover - the readers are optional here
         import json
 
@@ -872,7 +879,7 @@ def load(name: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m smppkit.datasets",
+    parser = argparse.ArgumentParser(prog="python -m smppkit.notebook.datasets",
                                      description="Sample logs for smppkit.")
     sub = parser.add_subparsers(dest="command", required=True)
     regen = sub.add_parser("regenerate", help="write data/logs/*.jsonl from the seed")

@@ -20,8 +20,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import HEADER_LENGTH, decode, encode
-from .constants import (
+from smppkit.protocol.codec import HEADER_LENGTH, decode, encode
+from smppkit.protocol.constants import (
     CommandId,
     MessageState,
     Npi,
@@ -30,9 +30,9 @@ from .constants import (
     describe_status,
     status_name,
 )
-from .errors import ProtocolError, RemoteProtocolError
-from .pdus import PDU_CLASSES, Pdu
-from .wire import CString, Int, ShortMessage, read_tlvs
+from smppkit.protocol.errors import ProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import PDU_CLASSES, Pdu
+from smppkit.protocol.wire import CString, Int, ShortMessage, read_tlvs
 
 __all__ = ["COLUMNS", "Explanation", "Row", "explain"]
 

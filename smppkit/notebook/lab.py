@@ -32,9 +32,16 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import LocalProtocolError, RemoteProtocolError
-from .pdus import Pdu
-from .session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import Pdu
+from smppkit.protocol.session import (
+    CONNECTION_CLOSED,
+    NEED_DATA,
+    InvalidPdu,
+    Rejected,
+    Role,
+    Session,
+)
 
 __all__ = [
     "Lab",
@@ -48,7 +55,7 @@ __all__ = [
 ]
 
 #: The receipt variants (one JSON object per line: name, source, text, expected).
-ZOO_PATH = Path(__file__).resolve().parent.parent / "data" / "receipts" / "zoo.jsonl"
+ZOO_PATH = Path(__file__).resolve().parents[2] / "data" / "receipts" / "zoo.jsonl"
 
 #: pandas options every notebook uses: wide frames on one line, no truncated ids.
 DISPLAY_OPTIONS: dict[str, Any] = {
@@ -99,7 +106,7 @@ class Lab:
 
     def connect(self, **kwargs: Any) -> Any:
         """`smppkit.client.connect(self.target, **kwargs)`."""
-        from .client import connect
+        from smppkit.clients.client import connect
 
         return connect(self.target, **kwargs)
 
@@ -148,7 +155,7 @@ def start(
                  "simulator-only cells will be skipped")
         lab = Lab(None, where, env)
     else:
-        from . import simulator
+        from smppkit import simulator
 
         sim = simulator.start(profile=profile, seed=seed, dlr_delay=dlr_delay, **options)
         names = sim.instances
@@ -218,7 +225,7 @@ def exchange(address: str, pdus: Iterable[Pdu], *, timeout: float = 2.0) -> list
             sock.sendall(session.data_to_send())
             answers.append(_answer_to(session, sock, sent.sequence_number, timeout))
         if session.is_bound:
-            from .pdus import Unbind
+            from smppkit.protocol.pdus import Unbind
 
             with contextlib.suppress(OSError, LocalProtocolError):
                 sent = session.send(Unbind())
@@ -259,7 +266,7 @@ def _answer_to(session: Session, sock: socket.socket, seq: int, timeout: float) 
 
 
 def _response_to(pdu: Pdu) -> Pdu:
-    from .pdus import RESPONSE_OF
+    from smppkit.protocol.pdus import RESPONSE_OF
 
     return RESPONSE_OF[type(pdu)](sequence_number=pdu.sequence_number)
 
@@ -282,8 +289,8 @@ def send_split(cluster: Any, to: str, text: str, *, reference: int = 0, **kwargs
     Raises:
         ValueError: fewer than two live binds.
     """
-    from .client import Sent
-    from .text import to_pdus
+    from smppkit.clients.client import Sent
+    from smppkit.sms.text import to_pdus
 
     conns = cluster.live()
     if len(conns) < 2:

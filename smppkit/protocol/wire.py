@@ -17,8 +17,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import CommandStatus, MessageState, TlvTag
-from .errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.constants import CommandStatus, MessageState, TlvTag
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "write_tlvs"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .constants import CommandStatus, MessageState, describe_status, status_name
+from smppkit.protocol.constants import CommandStatus, MessageState, describe_status, status_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

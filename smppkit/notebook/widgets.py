@@ -24,10 +24,10 @@ import html
 import re
 from typing import Any
 
-from .errors import LocalProtocolError
-from .explain import Explanation, explain
-from .receipts import ReceiptError, message_id_key, parse_receipt
-from .text import ENCODINGS, METHODS, plan
+from smppkit.protocol.errors import LocalProtocolError
+from smppkit.sms.explain import Explanation, explain
+from smppkit.sms.receipts import ReceiptError, message_id_key, parse_receipt
+from smppkit.sms.text import ENCODINGS, METHODS, plan
 
 __all__ = [
     "compare_methods",
@@ -255,7 +255,7 @@ def explore_receipt(text: str | bytes) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from .meanings import STATS, explain_receipt_err
+    from smppkit.sms.meanings import STATS, explain_receipt_err
 
     receipt = parse_receipt(text, strict=False)
     stats = {s.stat: s for s in STATS}
@@ -336,7 +336,7 @@ def receipt_explorer(text: str = "") -> Any:
     """
     import ipywidgets as w
 
-    from .lab import receipt_zoo
+    from smppkit.notebook.lab import receipt_zoo
 
     zoo = receipt_zoo()
     zoo = zoo[zoo["text"] != ""]  # the TLV-only variants need a PDU, not a text

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .constants import CommandStatus
-from .errors import ProtocolError
-from .pdus import (
+from smppkit.protocol.constants import CommandStatus
+from smppkit.protocol.errors import ProtocolError
+from smppkit.protocol.pdus import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -37,8 +37,15 @@ from .pdus import (
     Pdu,
     Unbind,
 )
-from .session import CONNECTION_CLOSED, NEED_DATA, InvalidPdu, Rejected, Role, Session
-from .trace import dump_event, pdu_event
+from smppkit.protocol.session import (
+    CONNECTION_CLOSED,
+    NEED_DATA,
+    InvalidPdu,
+    Rejected,
+    Role,
+    Session,
+)
+from smppkit.trace import dump_event, pdu_event
 
 __all__ = ["Aimd", "Backoff", "BindError", "Esme", "Exponential", "FixedPause", "SendResult"]
 

@@ -33,12 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from ._arrow import TO_PANDAS_TYPES, strings_from_codes
-from ._ids import plain_ids
-from .codec import decode
-from .constants import status_name
-from .errors import RemoteProtocolError
-from .trace import TRACE_FIELDS, pdu_event
+from smppkit.diagnose.arrow import TO_PANDAS_TYPES, strings_from_codes
+from smppkit.protocol.codec import decode
+from smppkit.protocol.constants import status_name
+from smppkit.protocol.errors import RemoteProtocolError
+from smppkit.sms.ids import plain_ids
+from smppkit.trace import TRACE_FIELDS, pdu_event
 
 __all__ = [
     "FORMATS",
@@ -213,7 +213,7 @@ def _local_id_key(message_id: str) -> str:
 
 def _id_key_function() -> Callable[[str], Any]:
     try:
-        from . import receipts  # type: ignore[attr-defined]
+        from smppkit import receipts  # type: ignore[attr-defined]
 
         return receipts.message_id_key  # type: ignore[no-any-return]
     except (ImportError, AttributeError):
@@ -566,9 +566,9 @@ def _capture_event(raw: bytes, time: float, src: tuple[str, int], dst: tuple[str
 
 
 def _read_pcap_raw(path: str, ports: Sequence[int], show: bool) -> tuple[pd.DataFrame, list]:
-    from .codec import DEFAULT_MAX_COMMAND_LENGTH, HEADER_LENGTH, Framer
-    from .pcap import read_tcp_streams
-    from .pdus import PDU_CLASSES
+    from smppkit.diagnose.pcap import read_tcp_streams
+    from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH, HEADER_LENGTH, Framer
+    from smppkit.protocol.pdus import PDU_CLASSES
 
     framers: dict[tuple, Framer | None] = {}
     undecided: dict[tuple, bytes] = {}

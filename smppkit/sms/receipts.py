@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from .constants import MessageState, TlvTag
+from smppkit.protocol.constants import MessageState, TlvTag
 
 __all__ = [
     "Match",
@@ -535,7 +535,7 @@ def receipt_pdu(receipt: Receipt, *, style: Style = "nexmo", **fields: Any) -> A
         A `DeliverSm` such that `parse_receipt(pdu) == receipt` for a receipt in `style`'s
         form.
     """
-    from .pdus import DeliverSm  # the PDU classes are only needed here
+    from smppkit.protocol.pdus import DeliverSm  # the PDU classes are only needed here
 
     data = format_receipt(receipt, style).encode("utf-8")
     tlvs: list[tuple[str, Any]] = []

@@ -18,9 +18,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .constants import CommandId, CommandStatus, TlvTag
-from .errors import LocalProtocolError, RemoteProtocolError
-from .wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
+from smppkit.protocol.constants import CommandId, CommandStatus, TlvTag
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
 
 __all__ = [
     "PDU_CLASSES",

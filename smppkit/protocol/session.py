@@ -39,10 +39,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import DEFAULT_MAX_COMMAND_LENGTH, Framer, decode, encode
-from .constants import RESPONSE_BIT, CommandId, CommandStatus
-from .errors import LocalProtocolError, RemoteProtocolError
-from .pdus import PDU_CLASSES, RESPONSE_OF, EnquireLinkResp, GenericNack, Pdu, UnbindResp
+from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH, Framer, decode, encode
+from smppkit.protocol.constants import RESPONSE_BIT, CommandId, CommandStatus
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import (
+    PDU_CLASSES,
+    RESPONSE_OF,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    UnbindResp,
+)
 
 __all__ = [
     "ALLOWED",

@@ -19,8 +19,8 @@ import concurrent.futures
 import time
 from typing import Any
 
-from .esme import Aimd, Backoff, Esme, Exponential, FixedPause
-from .pdus import SubmitSm
+from smppkit.clients.esme import Aimd, Backoff, Esme, Exponential, FixedPause
+from smppkit.protocol.pdus import SubmitSm
 
 __all__ = ["DEFAULT_POLICIES", "compare", "outcomes", "paced", "run_policy", "summarize"]
 
@@ -109,7 +109,7 @@ def compare(
     """
     import pandas as pd
 
-    from .client import resolve_target
+    from smppkit.clients.client import resolve_target
 
     host, port, system_id, password = resolve_target(target, instance)
     frames = []

@@ -73,9 +73,9 @@ from typing import Any
 
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
-from .constants import CommandStatus, EsmClass
-from .errors import LocalProtocolError, RemoteProtocolError
-from .pdus import DeliverSm, Pdu, SubmitSm
+from smppkit.protocol.constants import CommandStatus, EsmClass
+from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.pdus import DeliverSm, Pdu, SubmitSm
 
 __all__ = [
     "ENCODINGS",

@@ -34,9 +34,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._arrow import strings_from_codes
-from ._ids import id_keys
-from .constants import CommandStatus, MessageState, describe_status
+from smppkit.diagnose.arrow import strings_from_codes
+from smppkit.protocol.constants import CommandStatus, MessageState, describe_status
+from smppkit.sms.ids import id_keys
 
 __all__ = [
     "classify",

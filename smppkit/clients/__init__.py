@@ -1,0 +1,1 @@
+"""ESMEs: helpers over python-smpplib (`client`), the asyncio `Esme`, and throttling policies."""

@@ -1,0 +1,53 @@
+"""Kannel: a config for the provider's setup and its checks, a live lab, and log readers."""
+
+from smppkit.kannel.config import (
+    DLR_URL_FIELDS,
+    MSG_ID_TYPE_FOR,
+    Finding,
+    KannelLab,
+    KannelNotInstalled,
+    SentMessage,
+    check_config,
+    config_frame,
+    dlr_lookups,
+    dlr_type_name,
+    explain_dlr_mask,
+    find_kannel,
+    findings_frame,
+    generate_config,
+    parse_config,
+    register_cli,
+    run,
+    sendsms_url,
+)
+from smppkit.kannel.logs import (
+    BadLines,
+    read_access_log,
+    read_bearerbox_log,
+    read_kannel_logs,
+)
+
+__all__ = [
+    "BadLines",
+    "DLR_URL_FIELDS",
+    "Finding",
+    "KannelLab",
+    "KannelNotInstalled",
+    "MSG_ID_TYPE_FOR",
+    "SentMessage",
+    "check_config",
+    "config_frame",
+    "dlr_lookups",
+    "dlr_type_name",
+    "explain_dlr_mask",
+    "find_kannel",
+    "findings_frame",
+    "generate_config",
+    "parse_config",
+    "read_access_log",
+    "read_bearerbox_log",
+    "read_kannel_logs",
+    "register_cli",
+    "run",
+    "sendsms_url",
+]
