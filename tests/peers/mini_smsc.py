@@ -17,6 +17,7 @@ Run it: ``python tests/peers/mini_smsc.py --port 0``; it prints ``listening on H
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import socket
 import struct
@@ -120,10 +121,8 @@ class Session:
         body = (b"\0" + bytes([1, 1]) + source.encode() + b"\0" + bytes([1, 1])
                 + destination.encode() + b"\0" + bytes([0x04, 0, 0]) + b"\0\0"
                 + bytes([0, 0, 0, 0, len(text)]) + text)
-        try:
+        with contextlib.suppress(OSError):  # the session is gone: this SMSC keeps no receipt
             self.send(pdu(DELIVER_SM, 0, next(self.sequence), body))
-        except OSError:
-            pass  # the session is gone: this SMSC keeps no receipt for later
 
 
 class MiniSmsc:
