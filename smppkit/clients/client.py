@@ -51,13 +51,14 @@ import smpplib.consts
 import smpplib.exceptions
 import smpplib.smpp
 
+from smppkit.clients.esme import mo_frame
 from smppkit.clients.reconnect import Reconnect
 from smppkit.protocol.codec import decode
 from smppkit.protocol.constants import CommandStatus, describe_status, status_name
 from smppkit.protocol.errors import ProtocolError
 from smppkit.sms.meanings import kannel_dlr_type
 from smppkit.sms.receipts import ReceiptError, id_readings, is_receipt, parse_receipt, same_message
-from smppkit.sms.text import reassemble_all, to_pdus
+from smppkit.sms.text import to_pdus
 
 __all__ = [
     "BindRefused",
@@ -422,15 +423,7 @@ class Connection:
         """The mobile-originated messages received so far, long ones put back together from
         their parts (UDH with an 8- or 16-bit reference, SAR TLVs, message_payload), as a
         DataFrame: source_addr, destination_addr, text, parts, complete, method, missing."""
-        import pandas as pd
-
-        rows = [
-            {"source_addr": src, "destination_addr": dst, "text": msg.text, "parts": len(msg.received),
-             "complete": msg.complete, "method": msg.method, "missing": list(msg.missing)}
-            for src, dst, msg in _messages(list(self._mo_pdus))
-        ]
-        columns = ["source_addr", "destination_addr", "text", "parts", "complete", "method", "missing"]
-        return pd.DataFrame(rows, columns=columns)
+        return mo_frame(list(self._mo_pdus))
 
     def wait_for_receipts(self, sent: Iterable[Sent | str], timeout: float = 10.0, *, final: bool = True,
                           by: str = "part", strict: bool = False) -> Any:
@@ -676,15 +669,6 @@ def _received_row(pdu: Any, address: str) -> tuple[dict[str, Any], Any]:
         if receipted:
             row["receipted_message_id"] = _s(receipted)
     return row, decoded
-
-
-def _messages(pdus: list[Any]) -> list[tuple[str, str, Any]]:
-    """(source_addr, destination_addr, Reassembled) for the MO PDUs, grouped by addresses
-    first (parts of one message share them), in order of first appearance."""
-    by_addresses: dict[tuple[str, str], list[Any]] = {}
-    for pdu in pdus:
-        by_addresses.setdefault((pdu.source_addr, pdu.destination_addr), []).append(pdu)
-    return [(src, dst, msg) for (src, dst), group in by_addresses.items() for msg in reassemble_all(group)]
 
 
 def _s(value: Any) -> str:
@@ -1098,11 +1082,8 @@ class Cluster:
         return [m.conn for m in self._all_members() if m.conn is not None] + self._retired
 
     def mo(self) -> Any:
-        """`Connection.mo` over every bind."""
-        import pandas as pd
-
-        frames = [c.mo() for c in self._all_conns()]
-        return pd.concat(frames, ignore_index=True) if frames else frames
+        """`Connection.mo` over every bind: the parts of one MO may arrive on different binds."""
+        return mo_frame([pdu for conn in self._all_conns() for pdu in conn._mo_pdus])
 
     def events_frame(self) -> Any:
         import pandas as pd

@@ -6,7 +6,9 @@ It behaves the way many small SMSCs do, and differently from the simulator on pu
 * message ids are decimal (``1000001``, ``1000002`` ...), in the response and in the receipt;
 * a receipt (Appendix B text, always ``stat:DELIVRD``) goes only to the session that sent
   the message, and only if that session can receive (receiver or transceiver bind);
-* no test numbers, no throttling, no MO, no TLVs;
+* no test numbers, no throttling, no TLVs of its own;
+* MO only from ``--mo FILE``: hex-encoded deliver_sm PDUs, one per line, sent to every
+  session that binds as a receiver or transceiver (sequence numbers renumbered);
 * enquire_link and unbind are answered; anything else gets generic_nack ESME_RINVCMDID.
 
 Run it: ``python tests/peers/mini_smsc.py --port 0``; it prints ``listening on HOST:PORT``
@@ -86,6 +88,9 @@ class Session:
             else:
                 status, self.bound_as = 0, command_id
             self.send(pdu(command_id | RESP, status, sequence, b"" if status else b"mini\0"))
+            if not status and command_id != BIND_TRANSMITTER:
+                for raw in self.smsc.mo:
+                    self.send(raw[:12] + struct.pack(">I", next(self.sequence)) + raw[16:])
         elif command_id == SUBMIT_SM:
             if self.bound_as not in (BIND_TRANSMITTER, BIND_TRANSCEIVER):
                 self.send(pdu(SUBMIT_SM | RESP, ESME_RINVBNDSTS, sequence))
@@ -126,8 +131,9 @@ class Session:
 
 
 class MiniSmsc:
-    def __init__(self, host: str, port: int, system_id: str, password: str, dlr_delay: float) -> None:
-        self.system_id, self.password, self.dlr_delay = system_id, password, dlr_delay
+    def __init__(self, host: str, port: int, system_id: str, password: str, dlr_delay: float,
+                 mo: list[bytes]) -> None:
+        self.system_id, self.password, self.dlr_delay, self.mo = system_id, password, dlr_delay, mo
         self.ids = itertools.count(1000001)
         self.listener = socket.create_server((host, port))
 
@@ -149,8 +155,13 @@ def main() -> None:
     parser.add_argument("--system-id", default="mini")
     parser.add_argument("--password", default="minipass")
     parser.add_argument("--dlr-delay", type=float, default=0.05)
+    parser.add_argument("--mo", metavar="FILE", help="deliver_sm PDUs in hex, one a line, sent on each bind")
     args = parser.parse_args()
-    smsc = MiniSmsc(args.host, args.port, args.system_id, args.password, args.dlr_delay)
+    mo = []
+    if args.mo:
+        with open(args.mo, encoding="ascii") as fh:
+            mo = [bytes.fromhex(line) for line in fh if line.strip()]
+    smsc = MiniSmsc(args.host, args.port, args.system_id, args.password, args.dlr_delay, mo)
     host, port = smsc.listener.getsockname()[:2]
     print(f"listening on {host}:{port}", flush=True)
     smsc.serve_forever()
