@@ -47,7 +47,7 @@ from typing import Any
 from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import TlvTag
 from smppkit.protocol.pdus import Pdu
-from smppkit.sms.receipts import ReceiptError, parse_receipt
+from smppkit.sms.receipts import ReceiptError, is_receipt, parse_receipt
 
 __all__ = ["TRACE_FIELDS", "concat_info", "dump_event", "pdu_event", "receipt_summary"]
 
@@ -140,7 +140,7 @@ def pdu_event(
     message_id = getattr(pdu, "message_id", None) or None
     stat = err = None
     esm = getattr(pdu, "esm_class", None)
-    if esm is not None and esm & 0x3C in (0x04, 0x08, 0x20) and pdu.command_name in (
+    if is_receipt(esm) and pdu.command_name in (
         "deliver_sm",
         "data_sm",
     ):
