@@ -14,7 +14,7 @@ import struct
 from typing import Any
 
 from smppkit.protocol.constants import CommandId, CommandStatus
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 from smppkit.protocol.wire import CString, Int, read_tlvs, write_tlvs
 
@@ -274,7 +274,7 @@ class Framer:
 
     def __init__(self, max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> None:
         if max_command_length < HEADER_LENGTH:
-            raise LocalProtocolError("max_command_length must be at least 16")
+            raise InvalidArgument(f"max_command_length must be at least 16, not {max_command_length}")
         self.max_command_length = max_command_length
         self._buf = bytearray()
         self._pos = 0
