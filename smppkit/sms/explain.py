@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from smppkit.protocol.codec import HEADER_LENGTH, decode, encode
+from smppkit.protocol.codec import HEADER_LENGTH, body_may_be_absent, decode, encode
 from smppkit.protocol.constants import (
     CommandId,
     MessageState,
@@ -557,9 +557,10 @@ def explain(data: bytes | bytearray | memoryview | Pdu) -> Explanation:
         body = data[:length] if HEADER_LENGTH <= length <= len(data) else data
         if cls is not None and length >= HEADER_LENGTH:
             try:
-                if len(body) == HEADER_LENGTH and cls.omit_body_on_error and status:
+                if len(body) == HEADER_LENGTH and body_may_be_absent(cls, status):
                     rows.append(Row(HEADER_LENGTH, "", "body", "(none)",
-                                    "an error response carries no body -- SMPP v3.4 §4.4.2"))
+                                    "an error response carries no body -- SMPP v3.4 §4.4.2"
+                                    if status else "no body (the unused message_id left out)"))
                 else:
                     _body_rows(cls, body, rows, cur)
                     _tlv_rows(body, len(body), rows, cur)
