@@ -59,7 +59,8 @@ from smppkit.protocol.session import (
     Session,
 )
 from smppkit.simulator.config import DEFAULT_EPOCH, draw_outcome
-from smppkit.simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
+from smppkit.simulator.engine import ERR_SPLIT_PARTS, stamp
+from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY as DELIVER_RETRY_STATUSES
 from smppkit.sms.receipts import Receipt, receipt_pdu
 from smppkit.sms.text import to_pdus
 from smppkit.trace import TRACE_FIELDS, concat_info, dump_event, pdu_event, receipt_summary
@@ -430,7 +431,6 @@ class _World:
         if not msg.receipt or mode == 0 or (mode == 2 and msg.stat == "DELIVRD"):
             return
         rid = str(msg.id)
-        stamp = Clock.stamp
         receipt = Receipt(
             id=rid, submit_date=stamp(msg.submitted_at), done_date=stamp(self.now), stat=msg.stat,
             err=f"{msg.err:03d}", receipted_message_id=rid, message_state=int(_STATES[msg.stat]),
