@@ -305,6 +305,7 @@ class Job:
     note: str | None = None
     retry: bool = True  # False: a fault's extra copy, sent once and never retried
     done: bool = False
+    order: int = 0  # when it was made: a queue is kept in this order
 
 
 @dataclass(eq=False)
@@ -427,6 +428,7 @@ class Engine:
         self.conns: dict[int, Conn] = {}
         self._timers: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._order = itertools.count()
+        self._job_order = itertools.count()
         self._actions: list[Action] = []
         self._dirty: dict[int, Conn] = {}
         self._faults: dict[tuple[str, str], Fault | None] = {}
@@ -504,11 +506,9 @@ class Engine:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
             c.inflight.clear()
-            # back to the front of the queue, in the order they were first sent
-            queue = cluster.queue.setdefault(c.account, collections.deque())
-            for job in reversed(jobs):
+            for job in jobs:
                 job.note = "resend: connection lost before deliver_sm_resp"
-                queue.appendleft(job)
+                self._insert(cluster, job)
             self._pump_soon(cluster, c.account)
 
     def advance(self, now: float) -> None:
@@ -573,7 +573,8 @@ class Engine:
         cluster = self.instances[instance].cluster
         queue = cluster.queue.setdefault(account, collections.deque())
         for pdu in pdus:
-            queue.append(Job(account, pdu, now + self.config.default_validity))
+            queue.append(Job(account, pdu, now + self.config.default_validity,
+                             order=next(self._job_order)))
             self.held_receipts += 1
             self.counters["mo"] += 1
         self._pump(cluster, account)
@@ -820,8 +821,7 @@ class Engine:
 
     def _enquire_deadline(self, c: Conn, seq: int) -> None:
         if c.closing or c.enquire_seq != seq:
-            if not c.closing and c.session.is_bound and self.enquire_interval:
-                self._after(self.enquire_interval, self._enquire_check, c)
+            self._enquire_check(c)  # answered: the next one after the next idle interval
             return
         self.counters["enquire_link_unanswered"] += 1
         c.session.forget(seq)
@@ -1123,12 +1123,12 @@ class Engine:
         # a receipt is kept for as long as its message's validity period (§7.1.1)
         keep = done_at + max(msg.expires_at - msg.submitted_at, 1.0)
         queue = cluster.queue.setdefault(msg.account, collections.deque())
-        queue.append(Job(msg.account, pdu, keep, msg.id))
+        queue.append(Job(msg.account, pdu, keep, msg.id, order=next(self._job_order)))
         self.held_receipts += 1
         if self.scenario.faults:
             if self._fault("duplicate_receipt", msg.instance):
                 queue.append(Job(msg.account, pdu, keep, msg.id, note="fault duplicate_receipt",
-                                 retry=False))
+                                 retry=False, order=next(self._job_order)))
                 self.held_receipts += 1
             if self._fault("receipt_before_resp", msg.instance):
                 self._pump(cluster, msg.account)  # now: it must go out before the resp
@@ -1212,9 +1212,18 @@ class Engine:
     def _requeue(self, cluster: Cluster, job: Job, note: str | None) -> None:
         if note:
             job.note = note
-        cluster.queue.setdefault(job.account, collections.deque()).append(job)
+        self._insert(cluster, job)
         self._pump(cluster, job.account)
         self._arm_sweep()
+
+    def _insert(self, cluster: Cluster, job: Job) -> None:
+        """Put `job` back in its queue in the order receipts were made (resends are rare,
+        so a scan from the back is cheap)."""
+        queue = cluster.queue.setdefault(job.account, collections.deque())
+        i = len(queue)
+        while i and queue[i - 1].order > job.order:
+            i -= 1
+        queue.insert(i, job)
 
     def _leave(self, job: Job) -> None:
         if not job.done:

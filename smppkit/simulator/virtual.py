@@ -68,7 +68,8 @@ class EsmeBehaviour:
         bind: "transceiver", "transmitter" or "receiver".
         system_id, password: the account it binds with.
         registered_delivery: on every submit_sm.
-        deliver_status: command_status of every deliver_sm_resp.
+        deliver_status: command_status of every deliver_sm_resp (None: never answers, a
+            stalled client).
         enquire_link: seconds between enquire_links (None: never sends one).
         enquire_timeout: seconds to wait for enquire_link_resp before dropping the bind.
         resubmit_throttled: seconds before a submit refused with ESME_RTHROTTLED is sent
@@ -86,7 +87,7 @@ class EsmeBehaviour:
     system_id: str = "smppkit"
     password: str = field(default="secret", repr=False)
     registered_delivery: int = 1
-    deliver_status: int = 0
+    deliver_status: int | None = 0
     enquire_link: float | None = 30.0
     enquire_timeout: float = 10.0
     resubmit_throttled: float | None = 1.0
@@ -304,6 +305,8 @@ class VirtualNetwork:
                 self.sent[str(int(resp_id, 16))] = (link, resp_id)
         elif name == "deliver_sm":
             self._client_receipt(link, pdu)
+            if client.deliver_status is None:
+                return
             resp = DeliverSmResp(command_status=client.deliver_status,
                                  sequence_number=pdu.sequence_number)
             self.after(self.rng.uniform(0.001, 0.006), self._answer, link, resp)
