@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from smppkit.protocol.codec import decode, encode
+from smppkit.protocol.codec import Framer, decode, encode
 from smppkit.protocol.constants import CommandStatus as S
-from smppkit.protocol.codec import Framer
 from smppkit.protocol.pdus import (
     BindTransceiver,
     CancelSm,
     EnquireLink,
-    SmeAddress,
     QuerySm,
     ReplaceSm,
+    SmeAddress,
     SubmitMulti,
     SubmitSm,
 )
