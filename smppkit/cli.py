@@ -124,12 +124,12 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 
 
 def _load_extras() -> None:
-    # Sub-commands that live next to the code they run; each is optional.
-    for module in ("smppkit.doctor", "smppkit.report", "smppkit.kannel"):
-        with contextlib.suppress(ImportError):
-            mod = __import__(module, fromlist=["register_cli"])
-            if hasattr(mod, "register_cli"):
-                mod.register_cli(register)
+    # Sub-commands that live next to the code they run. A module that fails to import is
+    # an error to see, not a sub-command to hide ("invalid choice: 'doctor'").
+    import importlib
+
+    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel"):
+        importlib.import_module(module).register_cli(register)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
