@@ -282,7 +282,7 @@ def _read_path(path: str) -> pd.DataFrame:
         df["source_file"] = path
         df["line"] = np.arange(1, len(df) + 1)
         return df
-    return read(path, progress=False)
+    return read(path)  # a progress bar only for big logs (smppkit.diagnose.progress)
 
 
 def _from_events(events: Sequence[dict[str, Any]]) -> pd.DataFrame:
