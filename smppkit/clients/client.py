@@ -328,7 +328,7 @@ class Connection:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def request(self, command: str, *, wait: bool = True, **fields: Any) -> Any:
+    def request(self, command: str, *, wait: bool = True, timeout: float | None = None, **fields: Any) -> Any:
         """Send one smpplib PDU (`command` like "submit_sm") and return the response PDU.
 
         While the bind is being re-established it waits up to `timeout` for it.
@@ -357,9 +357,10 @@ class Connection:
             raise ClientError(f"cannot send {command} to {self.address}: {_reason(exc)}") from None
         if not wait:
             return pdu
-        if not waiter.event.wait(self.timeout):
+        limit = self.timeout if timeout is None else timeout
+        if not waiter.event.wait(limit):
             self._waiters.pop(pdu.sequence, None)
-            raise SendTimeout(f"no response to {command} from {self.address} within {self.timeout:g} s")
+            raise SendTimeout(f"no response to {command} from {self.address} within {limit:g} s")
         if waiter.pdu is None:
             raise ConnectionLost(
                 f"the bind to {self.address} died ({self.death_reason}) before {command} "
@@ -438,13 +439,14 @@ class Connection:
 
     # -- closing ---------------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Unbind (if still bound), stop the listener and the reconnecting, close the socket."""
+    def close(self, unbind_timeout: float = 1.0) -> None:
+        """Unbind (if still bound, waiting up to `unbind_timeout` s for unbind_resp -- §4.2),
+        stop the listener and the reconnecting, close the socket."""
         self._closing.set()
         self._bound.set()  # wake any request waiting for a rebind
         if self.alive:
             with contextlib.suppress(ClientError):
-                self.request("unbind", wait=True)
+                self.request("unbind", wait=True, timeout=min(self.timeout, unbind_timeout))
         self._die("closed", self._client)
         for thread in (self._thread, self._reconnector):
             if thread is not None and thread is not threading.current_thread():
