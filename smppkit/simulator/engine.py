@@ -343,7 +343,8 @@ class Conn:
 
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
-        "last_in", "pdus_in", "submits", "inflight", "enquire_seq", "outbound", "opened_at",
+        "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
+        "opened_at",
     )
 
     def __init__(self, conn_id: int, instance: Instance, peer: str, session: Session,
@@ -361,6 +362,9 @@ class Conn:
         self.pdus_in = 0
         self.submits = 0
         self.inflight: dict[int, tuple[Job, float]] = {}  # seq -> (job, deadline)
+        # (deadline, seq, job) in send order: deliver_timeout is constant, so deadlines are
+        # sorted and one timer per connection serves them all
+        self.deadlines: collections.deque[tuple[float, int, Job]] = collections.deque()
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
@@ -502,6 +506,7 @@ class Engine:
         c.session.close()
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
+        c.deadlines.clear()
         if c.inflight:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
@@ -1189,16 +1194,26 @@ class Engine:
         self.counters["deliver_sm"] += 1
         if job.note:
             self.note(c, f"{job.note} (attempt {job.attempts})")
-        c.inflight[pdu.sequence_number] = (job, self.now + self.config.deliver_timeout)
-        self._after(self.config.deliver_timeout, self._deliver_deadline, c, pdu.sequence_number, job)
+        deadline = self.now + self.config.deliver_timeout
+        c.inflight[pdu.sequence_number] = (job, deadline)
+        if not c.deadlines:
+            self._at(deadline, self._deliver_deadlines, c)
+        c.deadlines.append((deadline, pdu.sequence_number, job))
 
-    def _deliver_deadline(self, c: Conn, seq: int, job: Job) -> None:
-        entry = c.inflight.get(seq)
-        if entry is None or entry[0] is not job:
-            return
-        del c.inflight[seq]
-        c.session.forget(seq)
-        self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+    def _deliver_deadlines(self, c: Conn) -> None:
+        """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
+        deadlines = c.deadlines
+        now = self.now
+        while deadlines and deadlines[0][0] <= now:
+            _, seq, job = deadlines.popleft()
+            entry = c.inflight.get(seq)
+            if entry is None or entry[0] is not job:
+                continue  # answered
+            del c.inflight[seq]
+            c.session.forget(seq)
+            self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+        if deadlines and not c.closing:
+            self._at(deadlines[0][0], self._deliver_deadlines, c)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:
