@@ -45,7 +45,7 @@ import collections
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,7 +298,7 @@ class Job:
     """A deliver_sm (receipt or MO) held in the store until it is delivered or expires."""
 
     account: str
-    pdu: DeliverSm
+    pdu: Pdu
     expires_at: float
     message_id: int | None = None
     attempts: int = 0
@@ -572,7 +572,7 @@ class Engine:
             self._actions.append(Listen(name, True))
             self.note_instance(name, "instance started")
 
-    def inject_mo(self, account: str, pdus: list[DeliverSm], instance: str, now: float) -> None:
+    def inject_mo(self, account: str, pdus: Sequence[Pdu], instance: str, now: float) -> None:
         """Queue MO deliver_sm PDUs for `account` on `instance`'s cluster."""
         self.now = now
         cluster = self.instances[instance].cluster
@@ -1105,7 +1105,7 @@ class Engine:
         c = targets[next(cluster.rr) % len(targets)]
         pdu = self._send(c, AlertNotification(
             source_addr=msg.destination_addr, esme_addr=msg.source_addr,
-            tlvs=((TlvTag.ms_availability_status, 0),),
+            tlvs=(Tlv(TlvTag.ms_availability_status, 0),),
         ))
         c.session.forget(pdu.sequence_number)  # alert_notification has no response (§4.12)
         self.counters["alert_notifications"] += 1
