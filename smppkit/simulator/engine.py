@@ -558,7 +558,9 @@ class Engine:
         inst.up = False
         self._actions.append(Listen(name, False))
         for c in list(inst.conns.values()):
-            self._close(c, abort=True)
+            # closed (FIN), not reset: a client sees the end of the stream, as when a
+            # server process stops
+            self._close(c)
             self.connection_closed(c.id, now)
         self.counters["outages"] += 1
         self.note_instance(name, "instance stopped (outage)")
