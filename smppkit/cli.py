@@ -182,6 +182,12 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
     except OSError as exc:
         print(f"smppkit sim: cannot listen: {exc}", file=sys.stderr)
         return 1
+    # before the first line is printed: whoever waits for it may stop us at once
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     for inst in sim.instances.values():
         print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
         if inst.tls_port:
@@ -199,11 +205,6 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
         print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
     for line in _describe_setup(sim):
         print(line, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     if live is not None:
         await live.close()
