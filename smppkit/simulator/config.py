@@ -1,6 +1,6 @@
 """What the simulator is told: accounts, instances, receipts, outcomes. Plain data, no I/O.
 
-The default profile "nexmo" follows the source document (`shared/reference/seed-summary.md`):
+The default profile "nexmo" follows the source document (`docs/source-document.md`):
 SMPP1 and SMPP2 form a cluster with one shared message store, SMPP0 stands alone. Limits
 follow the provider's published defaults (smpp-facts.md §1.2-1.3): 30 messages/s per
 account (above that: ESME_RTHROTTLED, 0x58) and 2 binds per account (a third:
