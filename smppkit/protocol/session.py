@@ -223,6 +223,11 @@ class Session:
         else:
             self._eof = True
 
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet read as a PDU (the start of an unfinished one)."""
+        return self._framer.buffered
+
     def next_event(self) -> Any:
         """The next event: a `Pdu`, `InvalidPdu`, `Rejected`, `NEED_DATA` or `CONNECTION_CLOSED`."""
         if self._framer.broken is not None:
