@@ -434,5 +434,11 @@ class Session:
         return self.state in _BOUND
 
     def close(self) -> None:
-        """Mark the session closed (the caller closed the socket)."""
+        """Mark the session closed (the caller closed the socket) and drop its buffers:
+        nothing more is read or sent, and whoever still holds the session (a timer) should
+        not hold up to a PDU's worth of octets with it."""
         self.state = State.CLOSED
+        self._eof = True
+        if self._framer.buffered:
+            self._framer = Framer(self._framer.max_command_length)
+        self._out = bytearray()

@@ -32,7 +32,9 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,23 @@ __all__ = ["CLOSE_LINGER", "Simulator"]
 
 #: Seconds a closed connection may still spend flushing its output before it is reset.
 CLOSE_LINGER = 2.0
+#: Connections closed before the allocator is asked to give freed memory back (at most
+#: once a second): the buffers of many slow connections are freed in the middle of the
+#: C heap, which glibc keeps mapped unless malloc_trim is called.
+TRIM_AFTER_CLOSES = 32
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None on other C libraries."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 class _Listener:
@@ -105,6 +124,13 @@ class Connection(asyncio.BufferedProtocol):
             return
         high = sim.config.write_high_water
         self.transport.set_write_buffer_limits(high=high, low=high // 4)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A small kernel send buffer, so a peer that does not read shows up in our own
+            # buffer (and pauses its reading) after kilobytes, not the megabytes autotuning
+            # would give it.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, high)
         sim.engine.connection_opened(self.id, self.instance, peer_text, sim.now(), self.outbound)
         sim.run_actions()
 
@@ -272,6 +298,8 @@ class Simulator:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed_since_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
 
     @property
     def counters(self) -> Any:
@@ -367,9 +395,10 @@ class Simulator:
         for conn in list(self.conns.values()):
             if conn.transport is not None:
                 conn.transport.abort()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for handle in (self._timer, self._trim):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._trim = None
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -414,6 +443,19 @@ class Simulator:
                 self.per_address[conn.host] = left
             else:
                 del self.per_address[conn.host]
+            self._closed_since_trim += 1
+            if self._trim is None and self.loop is not None and (
+                self._closed_since_trim >= TRIM_AFTER_CLOSES or not self.conns
+            ):
+                self._trim = self.loop.call_later(1.0, self._give_back_memory)
+
+    def _give_back_memory(self) -> None:
+        """Return the C heap's free pages to the system after many connections closed."""
+        self._trim = None
+        self._closed_since_trim = 0
+        trim = _MALLOC_TRIM
+        if trim is not None:
+            trim(0)
 
     def close_transport(self, conn: Connection, abort: bool) -> None:
         """Close (after flushing, at most `CLOSE_LINGER` s) or reset one connection."""
