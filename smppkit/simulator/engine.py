@@ -45,7 +45,7 @@ import collections
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,7 +299,7 @@ class Job:
     """A deliver_sm (receipt or MO) held in the store until it is delivered or expires."""
 
     account: str
-    pdu: DeliverSm
+    pdu: Pdu
     expires_at: float
     message_id: int | None = None
     attempts: int = 0
@@ -344,7 +344,8 @@ class Conn:
 
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
-        "last_in", "pdus_in", "submits", "inflight", "enquire_seq", "outbound", "opened_at",
+        "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
+        "opened_at",
     )
 
     def __init__(self, conn_id: int, instance: Instance, peer: str, session: Session,
@@ -362,6 +363,9 @@ class Conn:
         self.pdus_in = 0
         self.submits = 0
         self.inflight: dict[int, tuple[Job, float]] = {}  # seq -> (job, deadline)
+        # (deadline, seq, job) in send order: deliver_timeout is constant, so deadlines are
+        # sorted and one timer per connection serves them all
+        self.deadlines: collections.deque[tuple[float, int, Job]] = collections.deque()
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
@@ -505,6 +509,7 @@ class Engine:
         c.session.close()
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
+        c.deadlines.clear()
         if c.inflight:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
@@ -570,7 +575,7 @@ class Engine:
             self._actions.append(Listen(name, True))
             self.note_instance(name, "instance started")
 
-    def inject_mo(self, account: str, pdus: list[DeliverSm], instance: str, now: float) -> None:
+    def inject_mo(self, account: str, pdus: Sequence[Pdu], instance: str, now: float) -> None:
         """Queue MO deliver_sm PDUs for `account` on `instance`'s cluster."""
         self.now = now
         cluster = self.instances[instance].cluster
@@ -1119,7 +1124,7 @@ class Engine:
         c = targets[next(cluster.rr) % len(targets)]
         pdu = self._send(c, AlertNotification(
             source_addr=msg.destination_addr, esme_addr=msg.source_addr,
-            tlvs=((TlvTag.ms_availability_status, 0),),
+            tlvs=(Tlv(TlvTag.ms_availability_status, 0),),
         ))
         c.session.forget(pdu.sequence_number)  # alert_notification has no response (§4.12)
         self.counters["alert_notifications"] += 1
@@ -1208,16 +1213,26 @@ class Engine:
         self.counters["deliver_sm"] += 1
         if job.note:
             self.note(c, f"{job.note} (attempt {job.attempts})")
-        c.inflight[pdu.sequence_number] = (job, self.now + self.config.deliver_timeout)
-        self._after(self.config.deliver_timeout, self._deliver_deadline, c, pdu.sequence_number, job)
+        deadline = self.now + self.config.deliver_timeout
+        c.inflight[pdu.sequence_number] = (job, deadline)
+        if not c.deadlines:
+            self._at(deadline, self._deliver_deadlines, c)
+        c.deadlines.append((deadline, pdu.sequence_number, job))
 
-    def _deliver_deadline(self, c: Conn, seq: int, job: Job) -> None:
-        entry = c.inflight.get(seq)
-        if entry is None or entry[0] is not job:
-            return
-        del c.inflight[seq]
-        c.session.forget(seq)
-        self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+    def _deliver_deadlines(self, c: Conn) -> None:
+        """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
+        deadlines = c.deadlines
+        now = self.now
+        while deadlines and deadlines[0][0] <= now:
+            _, seq, job = deadlines.popleft()
+            entry = c.inflight.get(seq)
+            if entry is None or entry[0] is not job:
+                continue  # answered
+            del c.inflight[seq]
+            c.session.forget(seq)
+            self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+        if deadlines and not c.closing:
+            self._at(deadlines[0][0], self._deliver_deadlines, c)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:
