@@ -173,6 +173,7 @@ class Connection(asyncio.BufferedProtocol):
         self.paused_output = True
         if self.transport is not None and self.transport.is_reading():
             self.transport.pause_reading()
+            self.sim.engine.counters["reads_paused"] += 1
 
     def resume_writing(self) -> None:
         self.paused_output = False
