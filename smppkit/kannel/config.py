@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smppkit.protocol.constants import SECRET_MASK
 from smppkit.sms.meanings import DLR_MASK_BITS, explain_dlr_mask
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "find_kannel",
     "findings_frame",
     "generate_config",
+    "mask_secrets",
     "parse_config",
     "register_cli",
     "run",
@@ -382,7 +384,24 @@ def parse_config(text_or_path: str | os.PathLike[str]) -> list[dict[str, str]]:
 
 
 _SECRET_KEYS = ("password",)
-_MASK = "********"
+# a password in a sendsms URL query (password=... or its alias pass=..., Kannel userguide
+# "sendsms") or a config line (smsc-password = ...)
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<key>[\w-]*password|(?<![\w-])pass|(?<![\w-])pwd)(?P<sep>\s*=\s*|%3D)(?P<quote>\"?)(?P<value>[^&\s\"';]+)",
+    re.IGNORECASE,
+)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every password value (``password=...`` or ``pass=...`` in a URL,
+    ``smsc-password = ...`` in a config line) replaced by ``********``; ``$placeholders`` are kept (no secret)."""
+
+    def hide(m: re.Match[str]) -> str:
+        if m.group("value").startswith("$"):
+            return m.group(0)
+        return f"{m.group('key')}{m.group('sep')}{m.group('quote')}{SECRET_MASK}"
+
+    return _SECRET_IN_TEXT.sub(hide, text)
 
 
 def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = True) -> Any:
@@ -423,7 +442,7 @@ def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = T
             comments = []
             continue
         if mask_secrets and any(k in key for k in _SECRET_KEYS) and not value.startswith("$"):
-            value = _MASK
+            value = SECRET_MASK
         rows.append((group, key, value, " ".join(c for c in comments if c)))
         comments = []
     return pd.DataFrame(rows, columns=["group", "key", "value", "what"])
@@ -677,7 +696,10 @@ def check_config(
                 f"'throughput = {account_throughput / len(links):g}' on each of the {len(links)} links",
             ))
     order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(found, key=lambda f: order.get(f.severity, 3))
+    # Evidence quotes config lines and URLs: no password leaves this function.
+    masked = [Finding(f.severity, mask_secrets(f.problem), mask_secrets(f.evidence),
+                      mask_secrets(f.fix)) for f in found]
+    return sorted(masked, key=lambda f: order.get(f.severity, 3))
 
 
 def findings_frame(findings: Iterable[Finding]) -> Any:

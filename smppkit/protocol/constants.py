@@ -18,6 +18,7 @@ __all__ = [
     "Npi",
     "RegisteredDelivery",
     "RESPONSE_BIT",
+    "SECRET_MASK",
     "TlvTag",
     "Ton",
     "describe_status",
@@ -27,6 +28,9 @@ __all__ = [
 # "The command_id ... of a response PDU is the command_id of the request with bit 31 set."
 # -- SMPP v3.4 §5.1.2.1
 RESPONSE_BIT = 0x80000000
+
+#: What a secret (a bind password, a sendsms password) is shown as, everywhere.
+SECRET_MASK = "********"
 
 
 class CommandId(enum.IntEnum):

@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from smppkit.protocol.constants import CommandId, CommandStatus, TlvTag
+from smppkit.protocol.constants import SECRET_MASK, CommandId, CommandStatus, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
 
@@ -282,7 +282,7 @@ class Pdu:
             "sequence_number": self.sequence_number,
         }
         for name, _ in self.body:
-            out[name] = "********" if name in _MASKED else getattr(self, name)
+            out[name] = SECRET_MASK if name in _MASKED else getattr(self, name)
         for item in self.tlvs:
             out[item.name] = item.value
         return out
@@ -294,7 +294,7 @@ class Pdu:
         parts.append(f"sequence_number={self.sequence_number}")
         for name, _ in self.body:
             value = getattr(self, name)
-            parts.append(f"{name}={'********' if name in _MASKED and value else value!r}")
+            parts.append(f"{name}={SECRET_MASK if name in _MASKED and value else value!r}")
         if self.tlvs:
             parts.append("tlvs={" + ", ".join(f"{t.name}: {t.value!r}" for t in self.tlvs) + "}")
         return f"{type(self).__name__}({', '.join(parts)})"

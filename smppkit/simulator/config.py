@@ -34,7 +34,7 @@ class Account:
     """One SMPP account (system_id + password) and its limits."""
 
     system_id: str = "smppkit"
-    password: str = "secret"
+    password: str = field(default="secret", repr=False)  # never shown: secrets stay out of reprs
     throughput: float | None = 30.0  # submits per second, shared across the account's binds
     max_binds: int = 2  # across the cluster
     allow_ips: tuple[str, ...] = ()  # empty: any address may bind
@@ -45,7 +45,8 @@ class Account:
         """`"SYSTEM_ID:PASSWORD"` as given on the command line."""
         system_id, sep, password = text.partition(":")
         if not sep or not system_id:
-            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD, got {text!r}")
+            why = "no ':' in it" if not sep else "nothing before the ':'"  # never echo it: a secret
+            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD; got {len(text)} characters, {why}")
         return cls(system_id=system_id, password=password, **limits)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from smppkit.protocol.codec import HEADER_LENGTH, body_may_be_absent, decode, encode
 from smppkit.protocol.constants import (
+    SECRET_MASK,
     CommandId,
     MessageState,
     Npi,
@@ -39,7 +40,7 @@ __all__ = ["COLUMNS", "Explanation", "Row", "explain"]
 
 #: The columns of every explanation, in order.
 COLUMNS = ("offset", "hex", "field", "value", "meaning")
-MASK = "********"
+MASK = SECRET_MASK
 _MASKED = frozenset({"password"})
 
 
