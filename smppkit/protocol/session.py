@@ -413,6 +413,12 @@ class Session:
         ]
         return [self.outstanding.pop(seq).pdu for seq in expired]
 
+    def forget(self, sequence_number: int) -> Outstanding | None:
+        """Stop awaiting the response to our request `sequence_number` and return it (None if
+        none is awaited): it timed out, or its command has no response (outbind §4.1.7,
+        alert_notification §4.12)."""
+        return self.outstanding.pop(sequence_number, None)
+
     @property
     def owed(self) -> dict[int, int]:
         """Requests from the peer we have not answered yet: {sequence_number: command_id}."""
