@@ -251,7 +251,7 @@ class Session:
         seq = exc.sequence_number or 0
         cid = exc.command_id
         cls = PDU_CLASSES.get(cid) if cid is not None else None
-        resp_cls = RESPONSE_OF.get(cls) if cls is not None else None  # type: ignore[arg-type]
+        resp_cls = RESPONSE_OF.get(cls) if cls is not None else None
         if resp_cls is not None and exc.command_status not in (_S.ESME_RINVCMDLEN, _S.ESME_RINVCMDID):
             self._queue(resp_cls(command_status=exc.command_status, sequence_number=seq))
         else:
