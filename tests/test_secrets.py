@@ -69,3 +69,11 @@ def test_check_config_findings_never_quote_a_password() -> None:
     for finding in findings:
         assert SECRET not in str(finding)
     assert any(SECRET_MASK in f.evidence for f in findings)
+
+
+def test_a_sent_message_repr_masks_the_sendsms_password() -> None:
+    from smppkit.kannel.config import SentMessage, sendsms_url
+
+    url = sendsms_url("447700900000", "hi", username="u", password=SECRET)
+    sent = SentMessage("t", "447700900000", "hi", 19, url, 202, "Sent.")
+    assert SECRET in sent.url and SECRET not in repr(sent) and SECRET_MASK in repr(sent)

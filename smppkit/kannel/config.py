@@ -878,10 +878,15 @@ class SentMessage:
     to: str
     text: str
     dlr_mask: int | None
-    url: str
+    url: str  # as sent, password included; the repr masks it
     status: int
     body: str
     time: float = field(default_factory=time.time)
+
+    def __repr__(self) -> str:
+        return (f"SentMessage(label={self.label!r}, to={self.to!r}, text={self.text!r}, "
+                f"dlr_mask={self.dlr_mask!r}, url={mask_secrets(self.url)!r}, "
+                f"status={self.status!r}, body={self.body!r}, time={self.time!r})")
 
 
 class _DlrHandler(http.server.BaseHTTPRequestHandler):
