@@ -387,9 +387,10 @@ def _s16(out: Path) -> dict:
 
 
 @case("smpplib-per-bind-table", "receipts-other-session",
-      "two transceivers, each matching receipts only against its own messages", S)
+      "a transmitter on SMPP1 and a receiver on SMPP2, each matching receipts only against its own messages", S)
 def _s17(out: Path) -> dict:
-    return sim_smpplib(out, "--table", "per-bind", "--count", "6", instances=("SMPP1", "SMPP2"))
+    return sim_smpplib(out, "--bind", "tx,rx", "--table", "per-bind", "--count", "4",
+                       instances=("SMPP1", "SMPP2"))
 
 
 @case("smpplib-early-receipt", "receipt-before-resp", "the SMSC sends the receipt before submit_sm_resp", S)
@@ -414,7 +415,7 @@ def _s21(out: Path) -> dict:
 
 @case("smpplib-queue-full", "submit-refused", "ESME_RMSGQFUL: the SMSC allows 2 pending messages", S)
 def _s22(out: Path) -> dict:
-    return sim_smpplib(out, "--to", "447700900004", "--count", "5", max_pending=2)
+    return sim_smpplib(out, "--count", "5", "--rate", "0", "--wait", "1", max_pending=2, dlr_delay=5.0)
 
 
 @case("smpplib-healthy-mixed", None, "delivered, undeliverable, expired and intermediate receipts", S)

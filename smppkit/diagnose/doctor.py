@@ -107,6 +107,8 @@ _MAX_DECODED = 20_000  # distinct submit_sm bodies decoded for the text checks (
 #: The provider's default account limit -- smpp-facts.md §1.3 (V4).
 PROVIDER_RATE = 30.0
 _SMSC_WRITERS = {"simulator"}
+#: seconds of silence on a bind (no PDU either way) before an SMSC unbind counts as idle
+_IDLE_SILENCE = 2.0
 _BINDS = ("bind_transmitter", "bind_receiver", "bind_transceiver")
 #: An application's own line saying it could not match a receipt, in the words applications
 #: use: "receipt for unknown message id X", "Unknown message_id in delivery receipt: X",
@@ -398,17 +400,37 @@ def _dedupe(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     rank = {f: _SOURCE_ORDER.get(str(system[files == f].iloc[0]), 3) for f in by_file}
     order = sorted(by_file, key=lambda f: (rank[f], list(by_file).index(f)))
     drop = pd.Series(False, index=df.index)
+    df = df.copy()
+    session = df["session"].astype("string").fillna("")
+    instance = df["instance"].astype("string").fillna("")
     kept: list[str] = []
     for f in order:
         mine = by_file[f]
         for other in kept:
             theirs = by_file[other]
-            if len(mine & theirs) >= 0.5 * min(len(mine), len(theirs)):
-                seen = full.index[(files[pdu] == f).to_numpy() & full.isin(theirs).to_numpy()]
-                drop.loc[seen] = True
-                for info in inputs.files:
-                    if info["file"] == f:
-                        info[f"PDUs also in {Path(other).name}"] = len(seen)
+            if len(mine & theirs) < 0.5 * min(len(mine), len(theirs)):
+                continue
+            in_f = (files[pdu] == f).to_numpy()
+            seen = full.index[in_f & full.isin(theirs).to_numpy()]
+            drop.loc[seen] = True
+            for info in inputs.files:
+                if info["file"] == f:
+                    info[f"PDUs also in {Path(other).name}"] = len(seen)
+            # the rows left (log lines, PDUs only one artifact has) take the kept file's
+            # connection names, so requests and responses still pair up
+            where = {k: i for i, k in zip(full.index[(files[pdu] == other).to_numpy()],
+                                          full[(files[pdu] == other).to_numpy()], strict=True)}
+            votes: dict[str, Counter[str]] = {}
+            for i in seen:
+                j = where[full[i]]
+                votes.setdefault(session[i], Counter())[session[j]] += 1
+            rename = {a: c.most_common(1)[0][0] for a, c in votes.items()}
+            inst = dict(zip(session[files == other], instance[files == other], strict=True))
+            rows = (files == f) & session.isin(list(rename))
+            new_session = session[rows].map(rename)
+            df.loc[rows, "session"] = new_session
+            is_pdu_row = rows & pdu
+            df.loc[is_pdu_row, "instance"] = session[is_pdu_row].map(rename).map(inst)
         kept.append(f)
     return df[~drop.to_numpy()].reset_index(drop=True) if drop.any() else df
 
@@ -663,11 +685,16 @@ def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]],
     same, other, orphan = [], [], []
     d = log.d
     notes = _unknown_notes(log)
+    receipts = ids.receipt_rows
+    rec_id = receipts["message_id"].str.strip().str.lower()
     for (i, row), j in zip(notes.iterrows(), _find_resps(ids, list(notes["rid"])), strict=True):
         rid = row["rid"]
+        # the receipt the line is about: the last one with that id before it (its bind)
+        about = receipts[(rec_id == rid.strip().lower()).to_numpy() & (receipts["t"] <= row["t"] + 1.0).to_numpy()]
+        where = about["instance"].iloc[-1] if len(about) and about["instance"].iloc[-1] else row["instance"]
         if j is None:
             orphan.append(i)
-        elif d.at[j, "instance"] and row["instance"] and d.at[j, "instance"] != row["instance"]:
+        elif d.at[j, "instance"] and where and d.at[j, "instance"] != where:
             other.append((i, j, rid))
         else:
             same.append((i, j, rid))
@@ -938,9 +965,22 @@ def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
         return []
     resps = log.rows("enquire_link_resp")
     answered = set(zip(resps["session"], resps["sequence"], strict=True))
-    late_ok = reqs["t"] > log.end - 5.0
-    unanswered = np.array([k not in answered for k in zip(reqs["session"], reqs["sequence"], strict=True)])
-    missing = reqs[unanswered & ~late_ok.to_numpy()]
+    open_ = reqs[[k not in answered for k in zip(reqs["session"], reqs["sequence"], strict=True)]]
+    d = log.d
+    unbind_at = d[d["command"].isin(("unbind", "unbind_resp")) & d["is_pdu"]].groupby("session")["t"].min()
+    missing_rows = []
+    for session, group in open_.groupby("session", sort=False):
+        ended = float(unbind_at.get(session, math.inf))
+        group = group[group["t"] < ended]  # sent while the session was ending: no answer due
+        later = d[(d["session"] == session) & d["is_pdu"]]
+        for i, row in group.iterrows():
+            peer_spoke = (later["from_esme"] != row["from_esme"]) & (later["t"] > row["t"] + 0.5)
+            # evidence that an answer was due: the log goes on, the peer kept talking,
+            # the session was closed waiting, or enquire_link went unanswered again
+            if (row["t"] < log.end - 5.0 or peer_spoke.any() or ended > row["t"] + 0.5
+                    and ended != math.inf or len(group) >= 2):
+                missing_rows.append(i)
+    missing = d.loc[missing_rows]
     if not len(missing):
         return []
     by_smsc = int((missing["from_esme"]).sum())
@@ -973,10 +1013,13 @@ def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
     idle_rows = []
     idle_notes = log.notes(r"^idle for")
     for i, row in by_smsc.iterrows():
-        before = d[(d["session"] == row["session"]) & d["from_esme"] & d["is_pdu"] & (d["t"] < row["t"])]
+        session = d[(d["session"] == row["session"]) & d["is_pdu"] & (d["t"] < row["t"])]
+        before = session[session["from_esme"]]
         gap = row["t"] - before["t"].max() if len(before) else math.nan
+        # silence both ways before the unbind: an inactivity timeout, not the SMSC's whim
+        quiet = len(session) > 0 and row["t"] - session["t"].max() >= _IDLE_SILENCE
         noted = ((idle_notes["session"] == row["session"]) & (abs(idle_notes["t"] - row["t"]) < 1.0)).any()
-        if noted or (not math.isnan(gap) and gap >= 20.0):
+        if noted or quiet or (not math.isnan(gap) and gap >= 20.0):
             idle_rows.append(i)
             gaps.append(gap)
     if idle_rows:
@@ -1184,9 +1227,12 @@ def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
     """Row `i` happened before row `j`: an earlier time, or the same time (Kannel writes whole
     seconds) and an earlier line of the same file."""
     ti, tj = d.at[i, "t"], d.at[j, "t"]
+    if d.at[i, "source_file"] != d.at[j, "source_file"]:
+        return bool(ti < tj - 1.0)  # two clocks, one perhaps in whole seconds
     if ti != tj:
         return bool(ti < tj)
-    return bool(d.at[i, "source_file"] == d.at[j, "source_file"] and d.at[i, "line"] < d.at[j, "line"])
+    li, lj = d.at[i, "line"], d.at[j, "line"]
+    return bool(li < lj or li == lj and i < j)  # one frame, one line: in the order read
 
 
 def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
