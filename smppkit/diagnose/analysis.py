@@ -354,6 +354,12 @@ def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
         "throttled": resp.assign(t=(resp["command_status"] == _THROTTLED).fillna(False))
         .groupby(grouper)["t"].sum(),
     }).fillna(0).astype("int64")
+    return _throttle_frame(out, freq, limit)
+
+
+def _throttle_frame(out: pd.DataFrame, freq: str, limit: float | None) -> pd.DataFrame:
+    """`throttle_rate`'s frame from its counts per bin (submits, responses, throttled);
+    shared with the SQL engines (`smppkit.diagnose.queries`)."""
     out.index.name = "time"
     out = _bins(out, freq)
     out["throttle_share"] = out["throttled"] / out["responses"].where(out["responses"] > 0)
@@ -474,15 +480,23 @@ def receipt_match(df: pd.DataFrame, detail: bool = False) -> pd.DataFrame:
         return m
     # one submit may carry several receipts: count submits once
     first = m.loc[has_sub].drop_duplicates(["submit_time", "session", "sequence"])
-    counts = first["outcome"].value_counts()
-    counts["receipt without submit"] = int((~has_sub).sum())
+    return _receipt_summary(first["outcome"].value_counts().to_dict(), int((~has_sub).sum()),
+                            int(has_rec.sum()), m["id_match"].value_counts().to_dict())
+
+
+def _receipt_summary(outcomes: dict[str, int], orphans: int, timed_receipts: int,
+                     id_match: dict[str, int]) -> pd.DataFrame:
+    """`receipt_match`'s summary from its counts: submits per outcome, receipts matching no
+    submit, receipts with a time, receipts per id rule; shared with the SQL engines."""
+    counts = pd.Series(outcomes, dtype="int64")
+    counts["receipt without submit"] = orphans
     counts = counts.reindex(list(OUTCOMES), fill_value=0).astype("int64")
-    n_sub, n_rec = len(first), int(has_rec.sum())
+    n_sub, n_rec = int(sum(outcomes.values())), timed_receipts
     share = counts / n_sub if n_sub else counts * np.nan
     share["receipt without submit"] = counts["receipt without submit"] / n_rec if n_rec else np.nan
     out = pd.DataFrame({"count": counts, "share": share})
     out.index.name = "outcome"
-    out.attrs["id_match"] = m["id_match"].value_counts().to_dict()
+    out.attrs["id_match"] = dict(id_match)
     return out
 
 

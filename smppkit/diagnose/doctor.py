@@ -303,7 +303,7 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
         try:
             with warnings.catch_warnings():  # bad lines go into the report, not to stderr
                 warnings.simplefilter("ignore")
-                df = read(path, progress=False, tz=tz or "local")
+                df = read(path, tz=tz or "local")  # a bar for a second or more of reading
         except ValueError as exc:
             info["format"], info["why"] = "unknown", str(exc).removeprefix(f"{path}: ")
             return None

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -35,6 +34,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from smppkit.diagnose.arrow import TO_PANDAS_TYPES, strings_from_codes
+from smppkit.diagnose.progress import NoBar as _NoBar  # noqa: F401  (tests stub bars with it)
+from smppkit.diagnose.progress import bar, total_bytes, wanted
 from smppkit.protocol.codec import decode
 from smppkit.protocol.constants import status_name
 from smppkit.protocol.errors import RemoteProtocolError
@@ -108,7 +109,8 @@ def read(
             sequence number, retransmissions de-duplicated, a capture cut short read up to
             the cut) or "pcapng" (converted to classic pcap by tshark, then read as
             "pcap-raw").
-        progress: show a tqdm bar; None means only when stderr is a terminal.
+        progress: show a tqdm bar; None: for about a second of reading or more, in a
+            terminal or a notebook (`smppkit.diagnose.progress.wanted`).
         ports: TCP ports to decode as SMPP in captures. tshark gets ``-d tcp.port==N,smpp``
             for each; "pcap-raw" also keeps any other TCP stream that starts like SMPP.
         tz: time zone of log timestamps written without one (smpplib's asctime): a zone
@@ -128,7 +130,7 @@ def read(
         paths = [os.fspath(path_or_paths)]
     else:
         paths = [os.fspath(p) for p in path_or_paths]
-    show = sys.stderr.isatty() if progress is None else progress
+    show = wanted(progress, total_bytes(paths))
     frames, bad, formats = [], [], []
     for path in paths:
         fmt = sniff(path) if format == "auto" else format
@@ -298,27 +300,8 @@ def _values(v: Any) -> Any:
     return v.array if isinstance(v, pd.Series) else v
 
 
-class _NoBar:
-    """Stands in for a hidden tqdm bar (a tqdm, even disabled, starts tqdm's monitor
-    thread, which then outlives it)."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
-
-
 def _show(total: int, desc: str, show: bool):  # type: ignore[no-untyped-def]
-    if not show:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=not show,
-                leave=False)
+    return bar(total, desc, show)
 
 
 # --- smppkit JSONL trace ------------------------------------------------------------------

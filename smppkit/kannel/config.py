@@ -3,7 +3,7 @@
 The source document tells users to run Kannel (1.4.3 or later) with the provider's
 ``kannel.conf``, replace ``$nexmo_user``/``$nexmo_password``, open the allow-ip lists for
 remote hosts and send a test message with ``sendsms ... &dlr-mask=17``
-(`shared/reference/seed-summary.md`). The provider's file itself was not found
+(`docs/source-document.md`). The provider's file itself was not found
 (smpp-facts §1.11), so this module writes one from the Kannel userguide (§2) and from what
 Debian's Kannel 1.4.5 was *seen* to do against the simulator (§5 and the module tests):
 

@@ -39,6 +39,8 @@ from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import status_name
 from smppkit.protocol.errors import LocalProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES
+from smppkit.sms.receipts import is_receipt
+from smppkit.sms.udh import concat_of
 from smppkit.trace import TRACE_FIELDS
 
 __all__ = ["LOG_PREFIX", "BadLines", "is_kannel_line", "read_access_log", "read_bearerbox_log",
@@ -302,7 +304,7 @@ def _finish_dump(dump: dict[str, Any], when: float, pid: str, thread: str, binds
     sm = fields.get("short_message")
     sm_bytes = sm if isinstance(sm, bytes) else (sm.encode("latin-1", "replace") if isinstance(sm, str) else b"")
     esm = ev["esm_class"] or 0
-    if command in ("deliver_sm", "data_sm") and esm & 0x3C in (0x04, 0x08, 0x20):
+    if command in ("deliver_sm", "data_sm") and is_receipt(esm):
         receipt = _receipt_fields(sm_bytes.decode("latin-1"))
         ev["message_id"] = fields.get("receipted_message_id") or receipt["id"]
         ev["receipt_stat"], ev["receipt_err"] = receipt["stat"], receipt["err"]
@@ -321,17 +323,8 @@ def _finish_dump(dump: dict[str, Any], when: float, pid: str, thread: str, binds
 
 def _udh_concat(sm: bytes) -> tuple[int, int, int] | None:
     """(ref, total, seq) from a UDH concatenation IE 0x00 or 0x08 -- 3GPP TS 23.040 §9.2.3.24."""
-    udhl = sm[0]
-    pos, end = 1, min(1 + udhl, len(sm))
-    while pos + 2 <= end:
-        iei, iedl = sm[pos], sm[pos + 1]
-        data = sm[pos + 2 : pos + 2 + iedl]
-        if iei == 0x00 and len(data) == 3:
-            return data[0], data[1], data[2]
-        if iei == 0x08 and len(data) == 4:
-            return (data[0] << 8) | data[1], data[2], data[3]
-        pos += 2 + iedl
-    return None
+    concat = concat_of(sm)
+    return None if concat is None else (concat.reference, concat.total, concat.seq)
 
 
 def _value(raw: str | None) -> Any:
