@@ -509,9 +509,9 @@ def _mh1(out: Path) -> dict:
 # --- running ---------------------------------------------------------------------------------
 
 
-def make(selected: list[Case]) -> None:
+def make(selected: list[Case], root: Path = HERE) -> None:
     for c in selected:
-        out = HERE / c.name
+        out = root / c.name
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         t0 = time.monotonic()
@@ -533,6 +533,7 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="cases to make (default: all)")
     parser.add_argument("--evaluate", action="store_true", help="only print the tables")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE, help="where the cases go (default: here)")
     args = parser.parse_args()
     if args.list:
         for c in CASES:
@@ -542,10 +543,10 @@ def main() -> None:
         unknown = set(args.names) - {c.name for c in CASES}
         if unknown:
             sys.exit(f"unknown case(s): {', '.join(sorted(unknown))}")
-        make([c for c in CASES if not args.names or c.name in args.names])
+        make([c for c in CASES if not args.names or c.name in args.names], args.out)
     from smppkit.diagnose.corpus import evaluate, tables
 
-    print(tables(evaluate(HERE)))
+    print(tables(evaluate(args.out)))
 
 
 if __name__ == "__main__":
