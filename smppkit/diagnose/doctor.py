@@ -1573,7 +1573,8 @@ class Story:
         if not len(self.events):
             return head
         width = max(len(w) for w in self.events["where"])
-        lines = [f"  {t}  {w:<{width}}  {what}" for t, w, what in
+        clock = max(len(t) for t in self.events["time"])
+        lines = [f"  {t:<{clock}}  {w:<{width}}  {what}" for t, w, what in
                  zip(self.events["time"], self.events["where"], self.events["what"], strict=True)]
         return "\n".join([head, *lines])
 
@@ -1621,10 +1622,16 @@ def story(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any], message
         j = by_key.get((ses, seq, partner))
         if j is not None:
             rows.add(j)
-    picked = d.loc[sorted(rows, key=lambda i: (d.at[i, "t"], d.at[i, "source_file"], d.at[i, "line"]))] \
-        if rows else d.iloc[:0]
+    # Kannel writes whole seconds: its lines go after the exact times of the same second
+    coarse = d["system"] == "kannel"
+
+    def when(i: Any) -> tuple[float, str, float, Any]:
+        t = d.at[i, "t"]
+        return (t + 0.999 if coarse[i] else t, d.at[i, "source_file"], d.at[i, "line"], i)
+
+    picked = d.loc[sorted(rows, key=when)] if rows else d.iloc[:0]
     table = pd.DataFrame({
-        "time": [_clock(t) for t in picked["t"]],
+        "time": [_clock(t)[:-4] if coarse[i] else _clock(t) for i, t in zip(picked.index, picked["t"], strict=True)],
         "where": [log.example(i).where for i in picked.index],
         "who": ["" if not c else "ESME->SMSC" if e else "SMSC->ESME"
                 for c, e in zip(picked["command"], picked["from_esme"], strict=True)],
@@ -1638,7 +1645,13 @@ def _verdict(rows: pd.DataFrame) -> str:
         return "not in these logs"
     cmd = rows["command"]
     receipts = rows[cmd.isin(("deliver_sm", "data_sm")) & (rows["receipt_stat"] != "")]
+    if receipts["is_pdu"].any():  # the PDUs themselves, not the logs' lines about them
+        receipts = receipts[receipts["is_pdu"]]
     final = receipts[~receipts["receipt_stat"].isin(_INTERMEDIATE)]
+    lost = rows["note"].str.contains(r"not found|no pending|unknown message|dropped", case=False)
+    if len(final) and lost.any():
+        return (f"receipt lost: it came (stat {final['receipt_stat'].iloc[-1]}) but was not "
+                "matched to the message (see the lines above)")
     resp = rows[cmd.isin(("submit_sm_resp", "data_sm_resp"))]
     refused = resp[resp["command_status"].fillna(0) != 0]
     if len(refused) and not len(final):
