@@ -444,6 +444,19 @@ def _sh5(out: Path) -> dict:
     return sim_smpplib(out, "--count", "20", "--rate", "10")
 
 
+@case("smpplib-healthy-intermediate", None, "ACCEPTD intermediate notifications, then DELIVRD: not duplicates", S)
+def _sh6(out: Path) -> dict:
+    return sim_smpplib(out, "--to", "447700900006", "--count", "3", "--wait", "3")
+
+
+@case("perl-string-ids-sim", "id-mismatch",
+      "Perl: transmitter + receiver against the simulator; the application compares ids as strings", P)
+def _ph2(out: Path) -> dict:
+    with simulator() as sim, capture(out / "capture.pcap", sim_ports(sim)):
+        perl_app(out, sim.port("SMPP1"), "txrx", 3, "447700900000,447700900001")
+    return {}
+
+
 # Perl Net::SMPP and python-smpplib against the mini SMSC (not the simulator)
 
 
