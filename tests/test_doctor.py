@@ -308,7 +308,8 @@ def test_one_message_story_across_artifacts_in_any_id_form() -> None:
     assert "submit_sm (ESME->SMSC)" in what and "submit_sm_resp" in what
     assert "deliver_sm (SMSC->ESME)" in what and "deliver_sm_resp" in what
     assert "pending DLR stored" in what  # Kannel's own lines about it
-    assert list(told.events["time"]) == sorted(told.events["time"])
+    seconds = list(told.events["time"].str[:8])  # Kannel writes whole seconds
+    assert seconds == sorted(seconds)
     assert told.verdict.startswith("delivered")
     assert {w.split(":")[0] for w in told.events["where"]} >= {"capture.pcap", "bearerbox.log"}
 
