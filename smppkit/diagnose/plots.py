@@ -228,7 +228,7 @@ def plot_latency(latency: pd.DataFrame | pd.Series, ax: Axes | None = None,
     ms = s * 1000.0
     top = float(ms.max())
     # decimals that keep sub-millisecond latencies readable: 0 from 20 ms up, 3 at 0.01 ms
-    digits = 0 if top >= 20 or top == 0 else min(4, max(1, 1 - int(np.floor(np.log10(max(top, 1e-4))))))
+    digits = 1 if top == 0 else 0 if top >= 20 else min(4, max(1, 1 - int(np.floor(np.log10(max(top, 1e-4))))))
     if kind == "hist":
         ax.hist(ms, bins=min(50, max(5, len(ms) // 5)), range=(0.0, top * 1.02 or 1.0),
                 color=COLORS["submit"], alpha=0.85)
