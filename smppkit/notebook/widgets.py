@@ -6,6 +6,7 @@ what a person sees in the browser is what a test (or a script) gets without one:
     composer()           <- compose(text, encoding, method, reference)   -> dict
     pdu_inspector()      <- inspect_hex(hex_string)                       -> Explanation
     receipt_explorer()   <- explore_receipt(text)                         -> dict
+    monitor(sim)         <- smppkit.simulator.live.read(sim)              -> dict
 
 Each widget is an `ipywidgets.VBox` whose input widgets are also attributes (`.text`,
 `.encoding`, `.method`, `.reference`, `.hex`, `.pick`) and whose rendering is an
@@ -36,6 +37,7 @@ __all__ = [
     "composer",
     "explore_receipt",
     "inspect_hex",
+    "monitor",
     "parse_hex",
     "pdu_inspector",
     "receipt_explorer",
@@ -409,4 +411,84 @@ def receipt_explorer(text: str = "") -> Any:
     render()
     box = w.VBox([pick, text_w, result])
     box.pick, box.text, box.result = pick, text_w, result
+    return box
+
+
+# --- the simulator monitor ------------------------------------------------------------------
+
+
+def _monitor_html(stats: dict[str, Any], running: bool) -> str:
+    import pandas as pd
+
+    from smppkit.simulator.live import COUNTERS
+
+    counters = stats["counters"]
+    rows = [(label, f"{counters.get(key, 0):,.1f}" if key == "submits_per_s"
+             else f"{counters.get(key, 0):,}") for key, label in COUNTERS.items()]
+    traffic = pd.DataFrame(rows, columns=["counter", "value"])
+    binds = pd.DataFrame(stats["binds"], columns=["instance", "account", "bind", "sessions"])
+    down = [name for name, up in stats["instances"].items() if not up]
+    state = "running" if running else "stopped"
+    if down:
+        state += f"; down: {', '.join(down)}"
+    bound = table_html(binds) if len(binds) else "<p>No session is bound.</p>"
+    return (f"<p><b>smppkit simulator</b> ({html.escape(state)})</p>{table_html(traffic)}"
+            f"<p><b>Binds per instance and account</b></p>{bound}")
+
+
+def monitor(target: Any, interval: float = 1.0) -> Any:
+    """The simulator's live counters in a notebook, updated in place every `interval` s:
+    binds per instance and account, submits per second, throttled, receipts pending, sent
+    and acknowledged, MO (the numbers of ``smppkit sim --http``).
+
+    Args:
+        target: a `SimulatorHandle`, or a `smppkit.lab.Lab` running the simulator.
+        interval: seconds between updates.
+
+    Returns:
+        An `ipywidgets.VBox` with `result` (the `HTML` updated in place), `refresh()`
+        (update now) and `stop()`. It stops by itself when the simulator stops.
+
+    Raises:
+        ValueError: `target` is a lab bound to a real SMSC (it has no counters to show).
+    """
+    import threading
+
+    import ipywidgets as w
+
+    from smppkit.simulator.live import Rates, read
+
+    handle = getattr(target, "sim", None) if hasattr(target, "is_simulator") else target
+    if handle is None:
+        raise ValueError("monitor() needs the simulator; this lab talks to a real SMSC")
+    rates = Rates()
+    result = w.HTML()
+    stopping = threading.Event()
+
+    def refresh() -> None:
+        running = handle.running
+        if running:
+            try:
+                box.stats = rates.update(handle._call_soon(read, handle.sim))
+            except Exception:  # the simulator stopped between the check and the read
+                running = False
+        if box.stats is not None:
+            result.value = _monitor_html(box.stats, running)
+
+    def loop() -> None:
+        while not stopping.wait(interval) and handle.running:
+            refresh()
+        refresh()
+
+    box = w.VBox([result])
+    box.result, box.stats, box.refresh = result, None, refresh
+    refresh()
+    thread = threading.Thread(target=loop, name="smppkit-monitor", daemon=True)
+
+    def stop() -> None:
+        stopping.set()
+        thread.join(max(interval, 0.1) + 10)
+
+    box.stop, box.thread = stop, thread
+    thread.start()
     return box
