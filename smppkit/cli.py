@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -221,12 +222,10 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 
 
 def _load_extras() -> None:
-    # Sub-commands that live next to the code they run; each is optional.
+    # Sub-commands that live next to the code they run. A module that fails to import is a bug
+    # to show, not a sub-command to hide ("invalid choice: 'doctor'").
     for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel"):
-        with contextlib.suppress(ImportError):
-            mod = __import__(module, fromlist=["register_cli"])
-            if hasattr(mod, "register_cli"):
-                mod.register_cli(register)
+        importlib.import_module(module).register_cli(register)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,15 +54,16 @@ def test_analyze_via_the_cli(tmp_path, capsys) -> None:
     assert "report.html" in capsys.readouterr().out
     assert (out / "report.html").exists() and (out / "events.csv").exists()
     assert cli.main(["analyze", str(tmp_path / "missing.jsonl"), "--out", str(out)]) == 2
-    assert "no such log" in capsys.readouterr().err
+    assert "missing.jsonl" in capsys.readouterr().err
 
 
-def test_an_empty_log_still_makes_a_page(tmp_path) -> None:
+def test_a_log_with_nothing_readable_is_one_clear_error(tmp_path, capsys) -> None:
     log = tmp_path / "empty.jsonl"
     log.write_text("")
-    result = report.analyze(log, tmp_path / "out")
-    page = result.html.read_text(encoding="utf-8")
-    assert "SMPP traffic analysis" in page and "<NA>" not in page
+    assert cli.main(["analyze", str(log), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smppkit analyze: ") and "empty" in err
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 @pytest.mark.integration

@@ -11,20 +11,8 @@ Two matchings underlie most analyses:
   request; if two requests share a response, the later request keeps it.
 - submit -> receipt: the submit_sm_resp ``message_id`` against the receipt's id (the
   receipted_message_id TLV or the text's ``id:``), tried in this order, each receipt
-  matching at most one submit -- see `receipt_match`:
-
-  ============== ===============================================================
-  id_match       rule
-  ============== ===============================================================
-  exact          equal after stripping spaces and lower-casing
-  same-number    equal as hex numbers (zero padding or case differ)
-  hex-to-decimal resp id read as hex == receipt id read as decimal ("1a" ~ "26")
-  decimal-to-hex resp id read as decimal == receipt id read as hex ("26" ~ "1a")
-  ============== ===============================================================
-
-  The last two rules can pair unrelated messages when ids are short numbers (resp "10"
-  and another message's receipt "16"): they only run on what the earlier rules left, and
-  the ``id_match`` column says which rule paired each receipt.
+  matching at most one submit, by the rules of `smppkit.diagnose.pairing` (shared with the
+  doctor); the ``id_match`` column says which rule paired each receipt.
 """
 
 from __future__ import annotations
@@ -35,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from smppkit.diagnose.arrow import strings_from_codes
+from smppkit.diagnose.pairing import pair_ids
 from smppkit.protocol.constants import CommandStatus, MessageState, describe_status
-from smppkit.sms.ids import id_keys
 
 __all__ = [
     "classify",
@@ -366,6 +354,12 @@ def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
         "throttled": resp.assign(t=(resp["command_status"] == _THROTTLED).fillna(False))
         .groupby(grouper)["t"].sum(),
     }).fillna(0).astype("int64")
+    return _throttle_frame(out, freq, limit)
+
+
+def _throttle_frame(out: pd.DataFrame, freq: str, limit: float | None) -> pd.DataFrame:
+    """`throttle_rate`'s frame from its counts per bin (submits, responses, throttled);
+    shared with the SQL engines (`smppkit.diagnose.queries`)."""
     out.index.name = "time"
     out = _bins(out, freq)
     out["throttle_share"] = out["throttled"] / out["responses"].where(out["responses"] > 0)
@@ -379,23 +373,6 @@ def throttle_rate(df: pd.DataFrame, freq: str = "1s", limit: float | None = None
 
 
 # --- receipts -----------------------------------------------------------------------------
-
-
-def _python_readings(text: str) -> tuple[str | None, int | None, int | None]:
-    """(normalised text, hex reading, decimal reading) of one id, the rules' definitions."""
-    s = text.strip().lower()
-    if not s:
-        return None, None, None
-    body = s[2:] if s.startswith("0x") else s
-    try:
-        hex_value = int(body, 16) if body and "_" not in body else None
-    except ValueError:
-        hex_value = None
-    return s, hex_value, (int(s) if s.isdigit() and s.isascii() else None)
-
-
-_RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
-          ("decimal-to-hex", 2, 1))
 
 
 def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
@@ -423,30 +400,8 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         "receipt_instance": take("instance", rec), "receipt_message_id": take("message_id", rec),
         "receipt_stat": take("receipt_stat", rec), "receipt_err": take("receipt_err", rec),
     })
-    s_keys, r_keys = id_keys(s["message_id"], r["receipt_message_id"],
-                             read_one=_python_readings)
     accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
-    owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt
-    rule = np.full(len(r), None, dtype=object)
-    for name, si, ri in _RULES:
-        free = owner < 0
-        if not free.any():
-            break
-        # each free receipt takes the first accepted submit with its key
-        lkey, rkey = s_keys[si], r_keys[ri]
-        lrows = np.flatnonzero(accepted & (lkey != -1))
-        rrows = np.flatnonzero(free & (rkey != -1))
-        if len(lrows) == 0 or len(rrows) == 0:
-            continue
-        codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))
-        lcodes = codes[: len(lrows)]
-        once = np.flatnonzero(~pd.Series(lcodes).duplicated().to_numpy())
-        first = np.full(len(uniques), -1, dtype="int64")
-        first[lcodes[once]] = lrows[once]
-        hit = first[codes[len(lrows):]]
-        matched = hit >= 0
-        owner[rrows[matched]] = hit[matched]
-        rule[rrows[matched]] = name
+    owner, rule = pair_ids(s["message_id"], r["receipt_message_id"], accepted)
     r["id_match"] = pd.array(rule, dtype="string")
     r["srow"] = owner
     matched = r.loc[owner >= 0]
@@ -525,15 +480,23 @@ def receipt_match(df: pd.DataFrame, detail: bool = False) -> pd.DataFrame:
         return m
     # one submit may carry several receipts: count submits once
     first = m.loc[has_sub].drop_duplicates(["submit_time", "session", "sequence"])
-    counts = first["outcome"].value_counts()
-    counts["receipt without submit"] = int((~has_sub).sum())
+    return _receipt_summary(first["outcome"].value_counts().to_dict(), int((~has_sub).sum()),
+                            int(has_rec.sum()), m["id_match"].value_counts().to_dict())
+
+
+def _receipt_summary(outcomes: dict[str, int], orphans: int, timed_receipts: int,
+                     id_match: dict[str, int]) -> pd.DataFrame:
+    """`receipt_match`'s summary from its counts: submits per outcome, receipts matching no
+    submit, receipts with a time, receipts per id rule; shared with the SQL engines."""
+    counts = pd.Series(outcomes, dtype="int64")
+    counts["receipt without submit"] = orphans
     counts = counts.reindex(list(OUTCOMES), fill_value=0).astype("int64")
-    n_sub, n_rec = len(first), int(has_rec.sum())
+    n_sub, n_rec = int(sum(outcomes.values())), timed_receipts
     share = counts / n_sub if n_sub else counts * np.nan
     share["receipt without submit"] = counts["receipt without submit"] / n_rec if n_rec else np.nan
     out = pd.DataFrame({"count": counts, "share": share})
     out.index.name = "outcome"
-    out.attrs["id_match"] = m["id_match"].value_counts().to_dict()
+    out.attrs["id_match"] = dict(id_match)
     return out
 
 

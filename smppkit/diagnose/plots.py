@@ -166,13 +166,12 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, freq: str = "1s",
     answered = n_thr + int(totals["submit_sm_resp OK"])
     parts = [_n(int(totals["submit_sm"]), "submit")]
     if n_thr:
-        parts.append(f"{n_thr / answered:.0%} of responses throttled")
+        parts.append(f"{n_thr / answered:.0%} throttled")
     if totals["receipts"]:
         parts.append(_n(int(totals["receipts"]), "receipt"))
     if totals["MO messages"]:
-        parts.append(_n(int(totals["MO messages"]), "MO"))
-    span = len(counts) * secs
-    ax.set_title(f"{title}: {', '.join(parts)} in {span:,.0f} s ({freq} bins)")
+        parts.append(_n(int(totals["MO messages"]), "MO", "MO"))
+    ax.set_title(f"{title}: {', '.join(parts)} ({freq} bins)")
     ax.set_xlim(0, edges[-1])
     ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)

@@ -3,8 +3,8 @@ self-contained HTML page out (plots embedded, no other file needed to read it).
 
 Strategy: the report only assembles. The numbers come from `smppkit.analysis`, the pictures
 from `smppkit.plots`, the diagnosis from `smppkit.doctor`; each table and plot is made on
-its own, so one that cannot be made (an empty log, a module not installed) is listed as
-skipped with the reason instead of stopping the rest. The page is the Jinja2 template
+its own, so one that cannot be made is listed as skipped with the reason instead of
+stopping the rest. The page is the Jinja2 template
 ``report.html.j2`` (package data) filled with tables rendered by pandas' Styler: words for
 headings, numbers with thousands separators, shares as percentages, latency in ms, "—" for
 a missing value.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib
 import io
 import os
 import re
@@ -57,14 +56,13 @@ class Analysis:
     doctor: Any = None
 
 
-def _read(paths: Iterable[str | os.PathLike[str]], progress: bool | None) -> pd.DataFrame:
-    from smppkit.diagnose.logs import read
+def _read(paths: Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
+    from smppkit.diagnose.doctor import (
+        _load,  # reads traces, smpplib logs, pcaps and Kannel logs alike
+    )
 
     paths = [os.fspath(p) for p in paths]
-    for p in paths:
-        if not os.path.exists(p):
-            raise FileNotFoundError(f"no such log: {p}")
-    return read(paths, progress=progress)
+    return _load(paths[0] if len(paths) == 1 else paths)
 
 
 def _event_counts(df: pd.DataFrame) -> pd.DataFrame:
@@ -85,7 +83,7 @@ def _event_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _latency_ms(latency: pd.DataFrame) -> pd.DataFrame:
-    a = importlib.import_module("smppkit.diagnose.analysis")
+    from smppkit.diagnose import analysis as a
     p = a.latency_percentiles(latency)
     row = {"messages": int(p["count"])}
     row.update({f"{k} (ms)": v * 1000.0 for k, v in p.items() if k != "count"})
@@ -103,7 +101,7 @@ class _Section:
 
 
 def _tables(df: pd.DataFrame) -> list[_Section]:
-    a = importlib.import_module("smppkit.diagnose.analysis")
+    from smppkit.diagnose import analysis as a
     return [
         _Section("submit_latency", "Submit to response latency",
                  "submit_sm to submit_sm_resp, in milliseconds.",
@@ -130,8 +128,8 @@ def _tables(df: pd.DataFrame) -> list[_Section]:
 
 
 def _plots(df: pd.DataFrame) -> list[_Section]:
-    p = importlib.import_module("smppkit.diagnose.plots")
-    a = importlib.import_module("smppkit.diagnose.analysis")
+    from smppkit.diagnose import analysis as a
+    from smppkit.diagnose import plots as p
     return [
         _Section("throughput", "Throughput over time",
                  "Messages per second; shaded: submits answered ESME_RTHROTTLED.",
@@ -169,32 +167,24 @@ def analyze(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
 
     Raises:
         FileNotFoundError: a log does not exist.
-        ValueError: a log's format cannot be told.
+        ValueError: a log's format cannot be told, or nothing could be read from the logs.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = list(paths)
     show = wanted(progress, total_bytes(paths))
-    df = _read(paths, progress=show)
+    df = _read(paths)  # with a progress bar for a second or more of reading
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = Analysis(out)
     counts = _event_counts(df)
     result.tables["events"] = out / "events.csv"
     counts.to_csv(result.tables["events"], index=False)
-    try:
-        tables = _tables(df)
-    except ImportError as exc:
-        tables = []
-        result.skipped["analysis tables"] = f"smppkit.analysis unavailable: {exc}"
-    try:
-        import matplotlib
+    tables = _tables(df)
+    import matplotlib
 
-        matplotlib.use("Agg", force=False)
-        plots = _plots(df)
-    except ImportError as exc:
-        plots = []
-        result.skipped["plots"] = f"plotting unavailable: {exc}"
+    matplotlib.use("Agg", force=False)
+    plots = _plots(df)
     frames: dict[str, pd.DataFrame] = {"events": counts}
     images: dict[str, tuple[str, int, int]] = {}
     with bar(len(tables) + len(plots) + 2, "analyze", show, unit="step") as steps:
@@ -239,7 +229,7 @@ def _draw(draw: Callable[[Any], Any], path: Path) -> tuple[str, int, int]:
     """Draw on a new figure, save it as `path`; return the PNG as base64 and its size."""
     import matplotlib.pyplot as plt
 
-    p = importlib.import_module("smppkit.diagnose.plots")
+    from smppkit.diagnose import plots as p
     fig, ax = plt.subplots(figsize=p.FIGSIZE, layout="constrained")
     try:
         draw(ax)
@@ -320,7 +310,7 @@ def _styled(key: str, table: pd.DataFrame) -> tuple[str, str]:
 
 
 def _summary(df: pd.DataFrame, result: Analysis) -> list[tuple[str, str]]:
-    a = importlib.import_module("smppkit.diagnose.analysis")
+    from smppkit.diagnose import analysis as a
     kind = a.classify(df)
     out = [("events", f"{len(df):,}")]
     if len(df) and df["time"].notna().any():
@@ -350,7 +340,7 @@ def _html(paths: list[Any], df: pd.DataFrame, frames: dict[str, pd.DataFrame],
                              undefined=jinja2.StrictUndefined)
     template = env.from_string(
         resources.files(__package__).joinpath("report.html.j2").read_text(encoding="utf-8"))
-    p = importlib.import_module("smppkit.diagnose.plots")
+    from smppkit.diagnose import plots as p
     names = [os.path.basename(os.fspath(x)) for x in paths]
     sections = [_Section("events", "Events by instance, command and status",
                          "Every PDU, counted.", lambda: None), *tables]

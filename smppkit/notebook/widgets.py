@@ -429,7 +429,7 @@ def _monitor_html(stats: dict[str, Any], running: bool) -> str:
     binds = pd.DataFrame(stats["binds"], columns=["instance", "account", "bind", "sessions"])
     down = [name for name, up in stats["instances"].items() if not up]
     state = "running" if running else "stopped"
-    if down:
+    if down and running:
         state += f"; down: {', '.join(down)}"
     bound = table_html(binds) if len(binds) else "<p>No session is bound.</p>"
     return (f"<p><b>smppkit simulator</b> ({html.escape(state)})</p>{table_html(traffic)}"

@@ -1,0 +1,218 @@
+"""The two SQL engines the analyses run on: DuckDB (embedded, the default) and Spark.
+
+An engine turns files into the view ``raw_events`` of `smppkit.diagnose.queries` (the only
+SQL here that differs between the two: reading the files, times as integer microseconds,
+the readings of a message id), adds the portable ``events`` view on top, and runs queries,
+handing back small pandas DataFrames.
+
+- `DuckDBEngine` reads a Parquet dataset (`smppkit.diagnose.convert`) in place, or JSONL
+  traces, which it loads once into a table of a DuckDB database file in a temporary
+  directory (compressed, paged out under `memory_limit`: out of core). Input order is the
+  table's ``rowid``; line numbers assume one event per line (blank lines would shift them).
+- `SparkEngine` reads a Parquet dataset with a `pyspark.sql.SparkSession`: local mode
+  by default, or any session you build for a cluster (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from smppkit.diagnose.queries import EVENTS_VIEW
+from smppkit.trace import TRACE_FIELDS
+
+__all__ = ["DuckDBEngine", "EngineError", "SparkEngine", "parquet_files"]
+
+_NUMERIC = ("command_status", "sequence", "esm_class", "data_coding", "registered_delivery",
+            "part_ref", "part_total", "part_seq")
+#: the trace columns the queries read (with ``ord`` and ``t_us``)
+COLUMNS = ("instance", "session", "command", "command_status", "sequence", "message_id",
+           "source_addr", "destination_addr", "esm_class", "registered_delivery",
+           "receipt_stat", "receipt_err", "part_ref", "part_total", "part_seq")
+#: Python's str.strip() whitespace in ASCII: what `analysis` strips from an id
+_WHITESPACE = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32)
+
+
+class EngineError(RuntimeError):
+    """An engine cannot read its input (the message says which file and why)."""
+
+
+def parquet_files(directory: str) -> list[str]:
+    """The Parquet files of a dataset directory, sorted.
+
+    Raises:
+        FileNotFoundError: no such directory, or no Parquet file in it.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{directory}: no such dataset directory")
+    found = sorted(os.path.join(root, f) for root, _, files in os.walk(directory)
+                   for f in files if f.endswith(".parquet"))
+    if not found:
+        raise FileNotFoundError(f"{directory}: no Parquet file (make one with smppkit convert)")
+    return found
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str) -> str:
+    """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
+    the engine's SQL for the time in us, the stripped id, the number of hex digits
+    ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
+    cols = ", ".join(COLUMNS)
+    text = f"nullif(lower({strip}), '')"
+    body = "regexp_replace(id_text, '^0x', '')"
+    return (
+        "CREATE OR REPLACE TEMPORARY VIEW raw_events AS "
+        f"SELECT ord, t_us, {cols}, id_text, "
+        f"CASE WHEN {matches.format(x='id_text', p='^(0x)?[0-9a-f]{1,16}$')} "
+        f"THEN CAST({hex_value.format(body=body)} AS DECIMAL(38,0)) END AS id_hex, "
+        f"CASE WHEN {matches.format(x='id_text', p='^[0-9]{1,38}$')} "
+        "THEN CAST(id_text AS DECIMAL(38,0)) END AS id_dec "
+        f"FROM (SELECT ord, {t_us} AS t_us, {cols}, {text} AS id_text FROM {source}) s"
+    )
+
+
+class DuckDBEngine:
+    """Queries over JSONL traces or a Parquet dataset, with DuckDB.
+
+    Args:
+        memory_limit: DuckDB's memory limit ("1GB"); beyond it, work spills to disk.
+        threads: worker threads (default: DuckDB's, one per core).
+    """
+
+    name = "duckdb"
+
+    def __init__(self, memory_limit: str = "1GB", threads: int | None = None) -> None:
+        import duckdb
+
+        self._tmp = tempfile.mkdtemp(prefix="smppkit-duckdb-")
+        self.con = duckdb.connect(os.path.join(self._tmp, "events.duckdb"))
+        self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        self.con.execute(f"SET temp_directory = {_quote(os.path.join(self._tmp, 'spill'))}")
+        self.con.execute("SET preserve_insertion_order = true")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def load_parquet(self, directory: str) -> None:
+        """Query the dataset under `directory` in place (hive partitions day/instance)."""
+        files = parquet_files(directory)
+        self.source = (f"read_parquet([{', '.join(map(_quote, files))}], hive_partitioning = true, "
+                       "hive_types = {'day': 'VARCHAR', 'instance': 'VARCHAR'}, "
+                       "union_by_name = true)")
+        self._views("epoch_us(time)")
+
+    def load_jsonl(self, paths: Sequence[str]) -> None:
+        """Load JSONL traces (one event per line) into the engine's database.
+
+        Raises:
+            EngineError: a line is not a trace event DuckDB can read, or an event lacks
+                time, direction or command (`smppkit convert` reads such files and lists
+                the bad lines).
+        """
+        import duckdb
+
+        types = {k: ("DOUBLE" if k == "time" else "BIGINT" if k in _NUMERIC else "VARCHAR")
+                 for k in TRACE_FIELDS}
+        columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in types.items()) + "}"
+        files = "[" + ", ".join(_quote(os.fspath(p)) for p in paths) + "]"
+        try:
+            self.con.execute(
+                "CREATE OR REPLACE TABLE loaded AS SELECT * FROM read_json("
+                f"{files}, columns = {columns}, format = 'newline_delimited', "
+                "filename = true)")
+            missing = self.con.execute(
+                "SELECT count(*) FROM loaded WHERE time IS NULL OR direction IS NULL "
+                "OR command IS NULL").fetchone()[0]
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB cannot read the trace: {exc}") from exc
+        if missing:
+            raise EngineError(f"{missing} event(s) lack time, direction or command")
+        self.source = "(SELECT rowid AS ord, * FROM loaded)"
+        self._views("CAST(round_even(time * 1000000.0, 0) AS BIGINT)")
+
+    def _views(self, t_us: str) -> None:
+        strip = "trim(message_id, " + " || ".join(f"chr({c})" for c in _WHITESPACE) + ")"
+        self.con.execute(_raw_view(self.source, t_us, strip,
+                                   "CAST('0x' || {body} AS UBIGINT)",
+                                   "regexp_full_match({x}, '{p}')"))
+        self.con.execute(EVENTS_VIEW)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """The result of `sql` (over ``events``) as a pandas DataFrame."""
+        return self.con.sql(sql).to_arrow_table().to_pandas()
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+class SparkEngine:
+    """Queries over a Parquet dataset, with Spark.
+
+    Args:
+        spark: a SparkSession (for a cluster: ``SparkSession.builder.master(URL)``...);
+            None builds a local one (`local_session`).
+    """
+
+    name = "spark"
+
+    def __init__(self, spark: Any = None) -> None:
+        self.spark = spark if spark is not None else local_session()
+        self._own = spark is None
+
+    def load_parquet(self, directory: str) -> None:
+        """Query the dataset at `directory` (a local path, hdfs://, s3a://...)."""
+        if "://" not in directory:
+            parquet_files(directory)  # a clear error for a missing or empty directory
+        reader = self.spark.read.option("basePath", directory)
+        reader.parquet(directory).createOrReplaceTempView("parquet_events")
+        strip = ("trim(BOTH " + " || ".join(f"chr({c})" for c in _WHITESPACE)
+                 + " FROM message_id)")
+        self.spark.sql(_raw_view("parquet_events", "unix_micros(time)", strip,
+                                 "conv({body}, 16, 10)",
+                                 "{x} RLIKE '{p}'"))
+        self.spark.sql(EVENTS_VIEW)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.spark.sql(sql).toPandas()
+
+    def close(self) -> None:
+        if self._own:
+            self.spark.stop()
+
+
+def local_session(cores: int = 1) -> Any:
+    """A Spark session in local mode, quiet and small (UI off, few shuffle partitions).
+
+    Raises:
+        EngineError: pyspark is not installed, or Java cannot be started.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineError("the Spark engine needs pyspark: pip install pyspark") from exc
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise EngineError("Spark needs a Java runtime: apt-get install default-jre-headless")
+    builder = (SparkSession.builder.master(f"local[{cores}]").appName("smppkit")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", str(max(2, cores)))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+               .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=ERROR"))
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # py4j raises plain Exceptions when Java fails to start
+        raise EngineError(f"Spark could not start: {exc}") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
