@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from simclients import Esme
 
 from smppkit import lab
 from smppkit.notebook import widgets
