@@ -182,10 +182,13 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
     except OSError as exc:
         print(f"smppkit sim: cannot listen: {exc}", file=sys.stderr)
         return 1
-    for inst in sim.instances.values():
-        print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
-        if inst.tls_port:
-            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    # Ctrl-C and SIGTERM unbind the clients and stop; from before the first line is printed,
+    # so whoever reads "listening" may stop us at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     live = None
     if http_port is not None:
         from smppkit.simulator.live import LiveServer
@@ -196,14 +199,14 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
             print(f"smppkit sim: cannot serve the live view: {exc}", file=sys.stderr)
             await sim.close()
             return 1
+    for inst in sim.instances.values():
+        print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
+        if inst.tls_port:
+            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    if live is not None:
         print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
     for line in _describe_setup(sim):
         print(line, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     if live is not None:
         await live.close()
