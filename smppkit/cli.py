@@ -268,20 +268,13 @@ async def _serve(sim: object, http_port: int | None = None,
     except OSError as exc:
         print(f"smppkit sim: cannot listen: {exc}", file=sys.stderr)
         return 1
-    # before the first line is printed: whoever reads "listening" may send SIGTERM at once
+    # Ctrl-C and SIGTERM unbind the clients and stop; from before the first line is printed,
+    # so whoever reads "listening" may stop us at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    for inst in sim.instances.values():
-        if inst.port is not None:
-            print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
-        if inst.tls_port:
-            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
-    if sim.tls_cert:
-        kept = "" if sim.config.tls_cert else " (self-signed, deleted at stop)"
-        print(f"TLS certificate: {sim.tls_cert}{kept}", flush=True)
     live = None
     if http_port is not None:
         from smppkit.simulator.live import LiveServer
@@ -292,6 +285,15 @@ async def _serve(sim: object, http_port: int | None = None,
             print(f"smppkit sim: cannot serve the live view: {exc}", file=sys.stderr)
             await sim.close()
             return 1
+    for inst in sim.instances.values():
+        if inst.port is not None:
+            print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
+        if inst.tls_port:
+            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    if sim.tls_cert:
+        kept = "" if sim.config.tls_cert else " (self-signed, deleted at stop)"
+        print(f"TLS certificate: {sim.tls_cert}{kept}", flush=True)
+    if live is not None:
         print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
     for line in _describe_setup(sim):
         print(line, flush=True)
