@@ -125,7 +125,8 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 
 def _load_extras() -> None:
     # Sub-commands that live next to the code they run; each is optional.
-    for module in ("smppkit.doctor", "smppkit.report", "smppkit.kannel"):
+    for module in ("smppkit.doctor", "smppkit.report", "smppkit.kannel",
+                   "smppkit.diagnose.convert"):
         with contextlib.suppress(ImportError):
             mod = __import__(module, fromlist=["register_cli"])
             if hasattr(mod, "register_cli"):

@@ -80,7 +80,7 @@ class Dataset:
         for p in paths:
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"{p}: no such file or dataset directory")
-        formats = {logs.sniff(p) if format == "auto" else format for p in paths}
+        formats = {_convert.sniff(p) if format == "auto" else format for p in paths}
         if formats == {"trace"} and isinstance(self.engine, engines.DuckDBEngine):
             try:
                 self.engine.load_jsonl(paths)
