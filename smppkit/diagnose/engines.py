@@ -208,6 +208,8 @@ def local_session(cores: int = 1) -> Any:
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", str(cores))
                .config("spark.ui.showConsoleProgress", "false")
+               # small answers from many small stages: no adaptive re-planning
+               .config("spark.sql.adaptive.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
                .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=ERROR"))
