@@ -61,7 +61,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str) -> str:
+def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str,
+              create: str = "TEMPORARY VIEW") -> str:
     """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
     the engine's SQL for the time in us, the stripped id, the number of hex digits
     ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
@@ -69,7 +70,7 @@ def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str) 
     text = f"nullif(lower({strip}), '')"
     body = "regexp_replace(id_text, '^0x', '')"
     return (
-        "CREATE OR REPLACE TEMPORARY VIEW raw_events AS "
+        f"CREATE OR REPLACE {create} raw_events AS "
         f"SELECT ord, t_us, {cols}, id_text, "
         f"CASE WHEN {matches.format(x='id_text', p='^(0x)?[0-9a-f]{1,16}$')} "
         f"THEN CAST({hex_value.format(body=body)} AS DECIMAL(38,0)) END AS id_hex, "
@@ -145,7 +146,9 @@ class DuckDBEngine:
         if missing:
             raise EngineError(f"{missing} event(s) lack time, direction or command")
         self.files = [os.fspath(p) for p in paths]
-        self._views("(SELECT rowid AS ord, * FROM loaded)", "t_us")
+        # a table: the id readings are computed once, not in every query
+        self._views("(SELECT rowid AS ord, * FROM loaded)", "t_us", "TABLE")
+        self.con.execute("DROP TABLE loaded")
 
     def doctor_scans(self, columns: str) -> list[str]:
         """Queries giving `columns` (SQL over the trace columns) with ``time``,
@@ -160,11 +163,11 @@ class DuckDBEngine:
                 f"row_number() OVER () AS line FROM {self._read_json([f])}"
                 for f in self.files]
 
-    def _views(self, source: str, t_us: str) -> None:
+    def _views(self, source: str, t_us: str, create: str = "TEMPORARY VIEW") -> None:
         strip = "trim(message_id, " + " || ".join(f"chr({c})" for c in _WHITESPACE) + ")"
         self.con.execute(_raw_view(source, t_us, strip,
                                    "CAST('0x' || {body} AS UBIGINT)",
-                                   "regexp_full_match({x}, '{p}')"))
+                                   "regexp_full_match({x}, '{p}')", create))
         self.con.execute(EVENTS_VIEW)
 
     # -- queries -------------------------------------------------------------------------
