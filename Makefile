@@ -12,9 +12,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# `make lab [PORT=8888] [IP=127.0.0.1] [BROWSER=0|1]`: JupyterLab on notebooks/, URL printed.
 # The notebooks start a seeded simulator themselves unless SMPPKIT_SMSC points at a real SMSC.
+# As root (containers, CI) it adds --allow-root; without a display it opens no browser.
+# .venv/bin comes first on the lab's PATH, so `!smppkit ...` works in a notebook.
+PORT    ?= 8888
+IP      ?= 127.0.0.1
+BROWSER ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY)$(filter Darwin,$(shell uname -s)),1,0)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
+	root=; [ "$$(id -u)" = 0 ] && root=--allow-root; \
+	browser=--no-browser; [ "$(BROWSER)" = 1 ] && browser=; \
+	echo "JupyterLab: http://$(IP):$(PORT)/lab?token=$$token  (Ctrl-C stops it)"; \
+	PATH="$(abspath $(BIN)):$$PATH" exec $(BIN)/jupyter lab --notebook-dir=notebooks \
+	    --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=0 \
+	    --IdentityProvider.token=$$token $$root $$browser
 
 test: $(STAMP)
 	$(BIN)/ruff check smppkit tests benchmarks

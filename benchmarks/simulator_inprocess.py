@@ -2,7 +2,7 @@
 
     python benchmarks/simulator_inprocess.py [--messages N]
 
-One process drives a `Connection` of the simulator through a fake transport: submit_sm in
+One process drives the simulator's `Engine` directly (as a driver does, without sockets): submit_sm in
 batches of 100 (a full window), each answered with submit_sm_resp, then a receipt
 deliver_sm, answered with deliver_sm_resp. No kernel, no second process: the CPU time is the
 simulator's (plus a little framing on the driver's side), so changes to its hot path show
@@ -21,21 +21,19 @@ Results go to benchmarks/results/simulator_inprocess.json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from smppkit import pdus  # noqa: E402
 from smppkit.protocol.codec import Framer, decode, encode, peek_header  # noqa: E402
 from smppkit.simulator import Account, SimConfig  # noqa: E402
-from smppkit.simulator.server import Connection, Simulator  # noqa: E402
+from smppkit.simulator.engine import Engine, Send  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "simulator_inprocess.json"
 WINDOW = 100
@@ -43,50 +41,25 @@ SUBMIT = pdus.SubmitSm(source_addr="bench", destination_addr="447700900000",
                        short_message=b"benchmark message", registered_delivery=1)
 
 
-class FakeTransport:
-    """What `Connection` needs of an asyncio transport."""
-
-    def __init__(self) -> None:
-        self.out: list[bytes] = []
-        self.closing = False
-
-    def write(self, data: bytes) -> None:
-        self.out.append(data)
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def close(self) -> None:
-        self.closing = True
-
-    abort = close
-
-
-async def simulator_cpu(messages: int) -> tuple[float, int]:
-    """(CPU seconds, receipts answered) for `messages` submits through one Connection."""
+def simulator_cpu(messages: int) -> tuple[float, int]:
+    """(CPU seconds, receipts answered) for `messages` submits through the engine, driven
+    as the asyncio driver drives it: bytes in, actions out, timers advanced."""
     account = Account.parse("smppkit:secret", throughput=None, max_binds=10, max_pending=None)
-    sim = Simulator(SimConfig(profile="single", accounts=(account,), dlr_delay=0.01,
-                              trace_memory=0))
-    sim.loop = asyncio.get_running_loop()
-    conn = Connection(sim, next(iter(sim.instances.values())), "bench#1")
-    transport = FakeTransport()
-    conn.connection_made(transport)  # type: ignore[arg-type]
-    conn.data_received(encode(pdus.BindTransceiver(sequence_number=1, system_id="smppkit",
-                                                   password="secret")))
-    await asyncio.sleep(0)
-    transport.out.clear()
+    clock = 1_767_225_600.0
+    engine = Engine(SimConfig(profile="single", accounts=(account,), dlr_delay=0.01,
+                              trace_memory=0), clock)
+    engine.connection_opened(1, "SMPP0", "127.0.0.1:40000", clock)
+    engine.data_received(1, encode(pdus.BindTransceiver(sequence_number=1, system_id="smppkit",
+                                                        password="secret")), clock)
+    engine.actions()
     batches = [b"".join(encode(SUBMIT.with_sequence(2 + b * WINDOW + i)) for i in range(WINDOW))
                for b in range(messages // WINDOW)]
     framer = Framer()
     receipts = 0
 
-    def answer_receipts() -> None:
+    def answer_receipts(now: float) -> None:
         nonlocal receipts
-        framer.feed(b"".join(transport.out))
-        transport.out.clear()
+        framer.feed(b"".join(a.data for a in engine.actions() if type(a) is Send))
         replies = []
         for frame in framer:
             _, command_id, _, seq = peek_header(frame)
@@ -94,17 +67,20 @@ async def simulator_cpu(messages: int) -> tuple[float, int]:
                 receipts += 1
                 replies.append(encode(pdus.DeliverSmResp(sequence_number=seq)))
         if replies:
-            conn.data_received(b"".join(replies))
+            engine.data_received(1, b"".join(replies), now)
 
     start = time.process_time()
     for batch in batches:
-        conn.data_received(batch)
-        await asyncio.sleep(0)
-        answer_receipts()
-    deadline = time.monotonic() + 30
-    while receipts < len(batches) * WINDOW and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
-        answer_receipts()
+        clock += 0.005  # a window every 5 ms of simulated time
+        engine.data_received(1, batch, clock)
+        engine.advance(clock)
+        answer_receipts(clock)
+    for _ in range(1000):
+        if receipts >= len(batches) * WINDOW:
+            break
+        clock += 0.005
+        engine.advance(clock)
+        answer_receipts(clock)
     return time.process_time() - start, receipts
 
 
@@ -136,7 +112,7 @@ def main() -> None:
     n = args.messages - args.messages % WINDOW
     sim_runs, codec_runs = [], []
     for _ in range(args.repeat):  # interleaved, so both see the machine in the same state
-        sim_runs.append(asyncio.run(simulator_cpu(n)))
+        sim_runs.append(simulator_cpu(n))
         codec_runs.append(codec_cpu(n))
     assert all(receipts == n for _, receipts in sim_runs), "every receipt must be answered"
     sim_s = min(cpu for cpu, _ in sim_runs)

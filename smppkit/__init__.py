@@ -30,7 +30,12 @@ from smppkit.protocol.constants import (
     describe_status,
     status_name,
 )
-from smppkit.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import (
+    InvalidArgument,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+)
 from smppkit.protocol.pdus import *  # noqa: F403
 from smppkit.protocol.pdus import __all__ as _pdu_names
 from smppkit.protocol.session import (
@@ -89,6 +94,7 @@ __all__ = [  # noqa: F405
     "DataCoding",
     "EsmClass",
     "Framer",
+    "InvalidArgument",
     "InvalidPdu",
     "LocalProtocolError",
     "MessageState",

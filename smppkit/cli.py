@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -27,34 +28,98 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Calla
     return wrap
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written (line breaks kept) and every option's default shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or action.default in (None, argparse.SUPPRESS) or (
+            action.default is False) or (
+            not action.option_strings and action.nargs in ("+", "*", None)
+        ):
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every (sub-)parser: the shared formatter, a description (its one-line help when it has
+    none) and a help line on options that have a default but no help, so the default shows."""
+    parser.formatter_class = _HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                if not child.description and helps.get(name):
+                    child.description = helps[name][0].upper() + helps[name][1:] + "."
+                _describe(child)
+        elif action.help is None and action.option_strings and not (
+                action.default is None or action.default is False):
+            action.help = "default: %(default)s"
+
+
+def _scenario_list() -> str:
+    from smppkit.simulator import BUILTIN_SCENARIOS
+
+    width = max(len(name) for name in BUILTIN_SCENARIOS)
+    return "\n".join(f"  {name:<{width}}  {s.description}" for name, s in BUILTIN_SCENARIOS.items())
+
+
+_SIM_DESCRIPTION = """\
+Run the SMSC simulator in the foreground until Ctrl-C or SIGTERM (clients are unbound first).
+Profile nexmo: SMPP1 and SMPP2 share one message store, SMPP0 stands alone, on --port and
+the next two ports.
+
+The clock is fixed: it starts at {epoch} every run, so receipt dates
+(submit date, done date) and trace timestamps repeat run to run and match the notebooks.
+--wall-clock uses real time instead.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
+    from smppkit import __version__
+    from smppkit.simulator import DEFAULT_EPOCH
+
     parser = argparse.ArgumentParser(prog="smppkit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"smppkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sim = sub.add_parser("sim", help="run the SMSC simulator in the foreground")
-    sim.add_argument("--host", default="127.0.0.1")
+    sim = sub.add_parser(
+        "sim", help="run the SMSC simulator in the foreground",
+        description=_SIM_DESCRIPTION.format(epoch=f"{DEFAULT_EPOCH:%Y-%m-%d %H:%M:%S} UTC"),
+        epilog="built-in scenarios (--scenario NAME, or NAME+NAME to combine):\n" + _scenario_list(),
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sim.add_argument("--port", type=int, default=2775, help="SMPP1's port; SMPP2 and SMPP0 take the next two")
     sim.add_argument("--profile", default="nexmo", help="nexmo (SMPP1+SMPP2 cluster, SMPP0) or single")
     sim.add_argument("--account", action="append", metavar="SYSTEM_ID:PASSWORD",
                      help="an account (repeatable; default smppkit:secret)")
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--seed", type=int, default=0, help="makes ids, outcomes and delays reproducible")
     sim.add_argument("--trace", metavar="FILE.jsonl", help="write every PDU as a JSON line")
     sim.add_argument("--dlr-delay", type=float, default=1.0, metavar="SECONDS", help="mean submit-to-receipt delay")
     sim.add_argument("--throughput", type=float, default=30.0, metavar="MSG_PER_S",
-                     help="per account; 0 turns throttling off (default 30)")
-    sim.add_argument("--max-binds", type=int, default=2, help="per account across the cluster (default 2)")
-    sim.add_argument("--max-pending", type=int, default=None, help="messages in flight before ESME_RMSGQFUL")
-    sim.add_argument("--id-format", choices=("nexmo", "hex", "decimal"), default="nexmo")
-    sim.add_argument("--scenario", metavar="NAME_OR_FILE", help="built-in fault scenario or a YAML/JSON file")
-    sim.add_argument("--inactivity-timeout", type=float, default=None, metavar="SECONDS")
+                     help="per account; 0 turns throttling off")
+    sim.add_argument("--max-binds", type=int, default=2, help="per account across the cluster")
+    sim.add_argument("--max-pending", type=int, default=None,
+                     help="messages in flight before ESME_RMSGQFUL (default: no limit)")
+    sim.add_argument("--id-format", choices=("nexmo", "hex", "decimal"), default="nexmo",
+                     help="nexmo: hex id in submit_sm_resp, the same number in decimal in the receipt")
+    sim.add_argument("--scenario", metavar="NAME_OR_FILE",
+                     help="built-in fault scenario (listed below) or a YAML/JSON file (default: healthy)")
+    sim.add_argument("--inactivity-timeout", type=float, default=None, metavar="SECONDS",
+                     help="unbind a session idle this long (default: never)")
     sim.add_argument("--tls", action="store_true", help="also listen with TLS (self-signed unless --tls-cert)")
-    sim.add_argument("--tls-cert")
-    sim.add_argument("--tls-key")
-    sim.add_argument("--wall-clock", action="store_true", help="use real time, not the fixed epoch")
+    sim.add_argument("--tls-cert", help="PEM certificate for --tls")
+    sim.add_argument("--tls-key", help="PEM private key for --tls")
+    sim.add_argument("--wall-clock", action="store_true",
+                     help="use real time, not the fixed clock that starts at the same instant every run")
     sim.add_argument("--no-trace-memory", action="store_true", help="keep no events in memory (long runs)")
+    sim.add_argument("--http", type=int, metavar="PORT",
+                     help="serve a live view of the counters on http://HOST:PORT/ and Prometheus "
+                          "metrics on /metrics (default: off)")
 
     for name, helper in _EXTRA_PARSERS.items():
         helper(sub.add_parser(name, help=_EXTRA_HELP[name]))
+    _describe(parser)
     return parser
 
 
@@ -87,10 +152,28 @@ def _sim(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         print(f"smppkit sim: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(sim))
+    return asyncio.run(_serve(sim, args.http))
 
 
-async def _serve(sim: object) -> int:
+def _describe_setup(sim: object) -> list[str]:
+    """The lines `smppkit sim` prints after its listening lines: accounts and the clock."""
+    from smppkit.simulator import Simulator
+
+    assert isinstance(sim, Simulator)
+    lines = []
+    for a in sim.config.accounts:
+        limit = f"{a.throughput:g} msg/s" if a.throughput else "no throughput limit"
+        lines.append(f"account {a.system_id} (password {'*' * 6}): {limit}, {a.max_binds} binds")
+    epoch = sim.config.epoch
+    if epoch is None:
+        lines.append("clock: wall clock (real time)")
+    else:
+        lines.append(f"clock: fixed, starts at {epoch:%Y-%m-%d %H:%M:%S} UTC every run "
+                     "(--wall-clock for real time)")
+    return lines
+
+
+async def _serve(sim: object, http_port: int | None = None) -> int:
     from smppkit.simulator import Simulator
 
     assert isinstance(sim, Simulator)
@@ -103,12 +186,27 @@ async def _serve(sim: object) -> int:
         print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
         if inst.tls_port:
             print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    live = None
+    if http_port is not None:
+        from smppkit.simulator.live import LiveServer
+
+        try:
+            live = await LiveServer.for_simulator(sim, http_port, sim.config.host).start()
+        except OSError as exc:
+            print(f"smppkit sim: cannot serve the live view: {exc}", file=sys.stderr)
+            await sim.close()
+            return 1
+        print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
+    for line in _describe_setup(sim):
+        print(line, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if live is not None:
+        await live.close()
     await sim.close()
     counters = sim.snapshot()
     print(f"stopped at {dt.datetime.now():%H:%M:%S}: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())), flush=True)
@@ -124,13 +222,11 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 
 
 def _load_extras() -> None:
-    # Sub-commands that live next to the code they run; each is optional.
-    for module in ("smppkit.doctor", "smppkit.report", "smppkit.kannel",
+    # Sub-commands that live next to the code they run. A module that fails to import is a bug
+    # to show, not a sub-command to hide ("invalid choice: 'doctor'").
+    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel",
                    "smppkit.diagnose.convert"):
-        with contextlib.suppress(ImportError):
-            mod = __import__(module, fromlist=["register_cli"])
-            if hasattr(mod, "register_cli"):
-                mod.register_cli(register)
+        importlib.import_module(module).register_cli(register)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

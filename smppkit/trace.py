@@ -45,9 +45,10 @@ import json
 from typing import Any
 
 from smppkit.protocol.codec import encode
-from smppkit.protocol.constants import TlvTag
+from smppkit.protocol.constants import EsmClass, TlvTag
 from smppkit.protocol.pdus import Pdu
-from smppkit.sms.receipts import ReceiptError, parse_receipt
+from smppkit.sms.receipts import ReceiptError, is_receipt, parse_receipt
+from smppkit.sms.udh import concat_of
 
 __all__ = ["TRACE_FIELDS", "concat_info", "dump_event", "pdu_event", "receipt_summary"]
 
@@ -88,19 +89,10 @@ def concat_info(pdu: Pdu) -> tuple[int, int, int] | None:
     if ref is not None:
         return ref, pdu.tlv(TlvTag.sar_total_segments, 0), pdu.tlv(TlvTag.sar_segment_seqnum, 0)
     sm = getattr(pdu, "short_message", b"")
-    if not (getattr(pdu, "esm_class", 0) & 0x40) or not sm:
+    if not (getattr(pdu, "esm_class", 0) & EsmClass.udhi) or not sm:
         return None
-    udhl = sm[0]
-    pos, end = 1, min(1 + udhl, len(sm))
-    while pos + 2 <= end:
-        iei, iedl = sm[pos], sm[pos + 1]
-        data = sm[pos + 2 : pos + 2 + iedl]
-        if iei == 0x00 and iedl == 3 and len(data) == 3:
-            return data[0], data[1], data[2]
-        if iei == 0x08 and iedl == 4 and len(data) == 4:
-            return (data[0] << 8) | data[1], data[2], data[3]
-        pos += 2 + iedl
-    return None
+    concat = concat_of(sm)
+    return None if concat is None else (concat.reference, concat.total, concat.seq)
 
 
 def receipt_summary(pdu: Pdu) -> tuple[str | None, str | None, str | None]:
@@ -140,7 +132,7 @@ def pdu_event(
     message_id = getattr(pdu, "message_id", None) or None
     stat = err = None
     esm = getattr(pdu, "esm_class", None)
-    if esm is not None and esm & 0x3C in (0x04, 0x08, 0x20) and pdu.command_name in (
+    if is_receipt(esm) and pdu.command_name in (
         "deliver_sm",
         "data_sm",
     ):

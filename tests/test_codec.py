@@ -44,7 +44,7 @@ from smppkit import (
     EnquireLinkResp,
     Framer,
     GenericNack,
-    LocalProtocolError,
+    InvalidArgument,
     MessageState,
     Outbind,
     QuerySm,
@@ -405,7 +405,7 @@ def test_framer_keeps_a_partial_pdu_until_complete() -> None:
     ],
 )
 def test_too_long_values_raise_naming_field_and_limit(build, field, limit, status) -> None:
-    with pytest.raises(LocalProtocolError) as info:
+    with pytest.raises(InvalidArgument) as info:
         build()
     message = str(info.value)
     assert field in message
@@ -414,15 +414,38 @@ def test_too_long_values_raise_naming_field_and_limit(build, field, limit, statu
 
 
 def test_integer_out_of_range_is_refused() -> None:
-    with pytest.raises(LocalProtocolError, match="esm_class=256"):
+    with pytest.raises(InvalidArgument, match="esm_class=256"):
         SubmitSm(esm_class=256)
-    with pytest.raises(LocalProtocolError, match="source_port"):
+    with pytest.raises(InvalidArgument, match="source_port"):
         SubmitSm(tlvs={"source_port": 0x10000})
 
 
 def test_non_latin1_text_in_a_c_string_is_refused() -> None:
-    with pytest.raises(LocalProtocolError, match="source_addr"):
+    with pytest.raises(InvalidArgument, match="source_addr"):
         SubmitSm(source_addr="Ωmega")
+
+
+def test_argument_errors_are_value_errors_not_protocol_misuse() -> None:
+    """Issue 11 §6: a bad argument is a ValueError; LocalProtocolError means misuse."""
+    from smppkit import LocalProtocolError, ProtocolError
+
+    for build in (lambda: SubmitSm(esm_class=-1), lambda: SubmitSm(source_addr=7),
+                  lambda: SubmitSm(tlvs={"no_such_tlv": 1}), lambda: Framer(3),
+                  lambda: SubmitSm().tlv("no_such_tlv"), lambda: EnquireLink().with_sequence(-1)):
+        with pytest.raises(ValueError) as info:
+            build()
+        assert isinstance(info.value, ProtocolError)
+        assert not isinstance(info.value, LocalProtocolError)
+
+
+@pytest.mark.parametrize("password", ["пароль", "pässwörd€", "ab\x00cd", "123456789"])
+def test_a_bad_password_is_never_repeated_in_the_error(password: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        BindTransmitter(system_id="esme", password=password)
+    assert info.value.command_status == S.ESME_RINVPASWD
+    assert "password" in str(info.value)
+    for secret_piece in (password, repr(password), password[:4]):
+        assert secret_piece not in str(info.value)
 
 
 # --- errors: malformed bytes carry the status to answer with ------------------------------
@@ -519,5 +542,5 @@ def test_trusted_and_with_sequence_equal_the_validating_constructor(pdu: Pdu) ->
     copy = pdu.with_sequence(0x7FFFFFFE)
     assert copy == dataclasses.replace(pdu, sequence_number=0x7FFFFFFE)
     assert copy is not pdu and pdu.sequence_number != 0x7FFFFFFE
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(InvalidArgument):
         pdu.with_sequence(2**32)

@@ -16,7 +16,8 @@ KANNEL = Path(__file__).resolve().parent.parent / "data" / "kannel"
 
 
 def _problems(report: doctor.Report) -> set[str]:
-    return {f.code for f in report.findings if f.severity != "info"}
+    """The root causes above info (consequences are listed under their cause)."""
+    return {f.code for f in report.findings if f.severity != "info" and not f.caused_by}
 
 
 @pytest.mark.parametrize("name", datasets.names())
@@ -46,7 +47,7 @@ def test_findings_carry_counts_examples_and_hex() -> None:
 
 def test_the_id_finding_shows_the_conversion() -> None:
     report = doctor.diagnose(datasets.path("id_mismatch"))
-    (finding,) = report.findings
+    (finding,) = report.problems()
     assert "is hex = " in finding.details[0] and "decimal" in finding.details[0]
     assert "msg-id-type = 0x01" in finding.fix
 
@@ -77,7 +78,7 @@ def test_report_renders_as_text_html_json_and_frame() -> None:
     data = json.loads(report.to_json())
     assert data["ok"] is False and data["findings"][0]["code"] == "split-parts"
     frame = report.to_frame()
-    assert list(frame.columns) == ["severity", "code", "title", "cause", "evidence", "fix"]
+    assert list(frame.columns) == ["severity", "code", "title", "cause", "evidence", "fix", "caused_by"]
     assert frame.iloc[0]["severity"] == "error"
 
 

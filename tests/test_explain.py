@@ -18,10 +18,12 @@ from smppkit import (
     DeliverSm,
     DistributionList,
     Outbind,
+    RemoteProtocolError,
     SmeAddress,
     SubmitMulti,
     SubmitSm,
     SubmitSmResp,
+    decode,
     encode,
 )
 from smppkit.sms.explain import COLUMNS, Explanation, explain
@@ -182,6 +184,45 @@ def test_explain_never_raises_on_arbitrary_bytes(data: bytes) -> None:
     assert (exp.error is None) == (exp.pdu is not None)
     if exp.error is not None:
         assert exp.rows[-1].field == "error"
+
+
+@pytest.mark.parametrize(
+    "hexdata",
+    [
+        # query_sm_resp whose final_date holds '²' (str.isdigit() is True, int() fails)
+        "0000002580000003000000000000000131003236303130313132303030303030b22b000200",
+        # submit_sm whose validity_period is 16 characters of octet 0xB2 ('²')
+        encode(SubmitSm(destination_addr="1", validity_period="\xb2" * 16)).hex(),
+    ],
+)
+def test_a_time_field_with_non_ascii_digits_is_malformed_not_a_crash(hexdata: str) -> None:
+    exp = explain(bytes.fromhex(hexdata))
+    (row,) = [r for r in exp.rows if r.field in ("final_date", "validity_period")]
+    assert row.meaning == "malformed time (expected YYMMDDhhmmsstnnp)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_pdu, st.data())
+def test_explain_agrees_with_decode_on_mutated_pdus(pdu, data) -> None:
+    raw = bytearray(encode(pdu))
+    for _ in range(data.draw(st.integers(1, 3))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    raw[0:4] = len(raw).to_bytes(4, "big")
+    exp = explain(bytes(raw))
+    try:
+        decode(bytes(raw))
+    except RemoteProtocolError as exc:
+        assert exp.error is not None and exp.rows[-1].field == "error"
+        assert exp.error.command_status == exc.command_status
+    else:
+        assert exp.error is None
+
+
+def test_a_deliver_sm_resp_without_body_explains_as_it_decodes() -> None:
+    data = bytes.fromhex("00000010800000050000000000000007")
+    exp = explain(data)
+    assert exp.error is None and exp.pdu == decode(data)
+    assert exp.row("body").value == "(none)"
 
 
 @settings(max_examples=60, deadline=None)

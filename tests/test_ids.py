@@ -103,10 +103,10 @@ def _python_reading(text, kind):
                 max_size=12),
        st.lists(st.one_of(st.none(), _HEXISH, _LONG), max_size=12))
 def test_analysis_id_keys_pair_ids_as_the_rules_say(left, right):
-    from smppkit import analysis
+    from smppkit.diagnose.pairing import id_readings
 
     keys = id_keys(pd.Series(left, dtype="string"), pd.Series(right, dtype="string"),
-                   read_one=analysis._python_readings)
+                   read_one=id_readings)
     ids = left + right
     for kind in range(3):
         codes = np.concatenate([keys[0][kind], keys[1][kind]])

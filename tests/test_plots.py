@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 from helpers_trace import TraceBuilder  # noqa: E402
 
 from smppkit import analysis, logs, plots  # noqa: E402
+from smppkit.protocol import pdus  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -38,45 +39,110 @@ def test_new_figures_have_the_fixed_size(df):
         assert ax.get_title()
 
 
-def test_plot_throughput_marks_throttling(df):
+def test_one_colour_per_meaning_from_a_colour_blind_safe_palette():
+    assert len(set(plots.COLORS.values())) == len(plots.COLORS)
+    greys = {"other receipt", "missing", "orphan"}  # the palette's eight, plus greys
+    assert {c for k, c in plots.COLORS.items() if k not in greys} <= set(plots.OKABE_ITO.values())
+
+
+def _legend(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+def test_plot_throughput_draws_only_series_with_data(df):
     fig, ax = plt.subplots()
     assert plots.plot_throughput(df, ax=ax) is ax
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert {"submit", "submit_resp", "receipt", "ESME_RTHROTTLED"} <= set(labels)
-    assert "throttled" in ax.get_title()
-    assert ax.get_ylabel() == "events per second (1s bins)"
-    assert ax.get_xlabel() == "time (UTC)"
-    assert len(ax.patches) == 4  # four 1-second bins had a throttled response
+    assert _legend(ax) == ["submit_sm (21)", "submit_sm_resp OK (17)",
+                           "submit_sm_resp ESME_RTHROTTLED (4)", "receipts (10)"]
+    colors = {line.get_label().split(" (")[0]: line.get_color() for line in ax.get_lines()}
+    assert colors["submit_sm_resp ESME_RTHROTTLED"] == plots.COLORS["throttled"]
+    assert colors["receipts"] == plots.COLORS["delivered"]
+    assert colors["submit_sm"] != colors["submit_sm_resp OK"]
+    assert ax.get_title() == ("Throughput: 21 submits, 19% of responses throttled, "
+                              "10 receipts in 7 s (1s bins)")
+    assert ax.get_xlabel() == "seconds since 22:13:20 UTC (2023-11-14)"
+    assert ax.get_ylabel() == "per second"
+
+
+def test_plot_throughput_ticks_are_short_at_any_bin_width(df):
+    for freq, unit in (("250ms", "seconds"), ("1min", "seconds")):
+        ax = plots.plot_throughput(df, freq=freq)
+        ax.figure.canvas.draw()
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert all(len(t) <= 4 for t in ticks), ticks
+        assert ax.get_xlabel().startswith(unit)
+    long = TraceBuilder()
+    for i in range(4):
+        long.submit(i * 4 * 3600.0, message_id=f"{i + 1:x}")
+    assert plots.plot_throughput(long.frame(), freq="10min").get_xlabel().startswith("hours")
+
+
+def test_plot_throughput_by_a_column(df):
+    ax = plots.plot_throughput(df, by="instance")
+    assert [t.split(" (")[0] for t in _legend(ax)] == ["SMPP1", "SMPP2"]
+    assert ax.get_title().startswith("Events per second by instance:")
 
 
 @pytest.mark.parametrize("kind", ["hist", "cdf"])
-def test_plot_latency(df, kind):
+def test_plot_latency_in_milliseconds_with_percentiles(df, kind):
     lat = analysis.response_latency(df)
-    ax = plots.plot_latency(lat, kind=kind)
-    assert ax.get_xlabel() == "latency (s)"
-    assert "21 values" in ax.get_title()
-    assert any(line.get_label().startswith("p95") for line in ax.get_lines())
+    ax = plots.plot_latency(lat, kind=kind, title="Submit to response")
+    p = analysis.latency_percentiles(lat, (50, 95, 99)) * 1000
+    assert ax.get_xlabel() == "latency (ms)"
+    assert ax.get_title().startswith("Submit to response: 21 messages, p50 ")
+    assert [t.split(" ")[0] for t in _legend(ax)] == ["p50", "p95", "p99"]
+    xs = {line.get_label().split(" ")[0]: line.get_xdata()[0] for line in ax.get_lines()
+          if line.get_label().startswith("p")}
+    assert xs == pytest.approx({"p50": p["p50"], "p95": p["p95"], "p99": p["p99"]})
     with pytest.raises(ValueError):
         plots.plot_latency(lat, kind="box")
 
 
-def test_plot_errors_lists_errors_only(df):
+def test_plot_latency_of_seconds_reads_as_whole_milliseconds():
+    import pandas as pd
+
+    ax = plots.plot_latency(pd.Series([0.5, 1.0, 1.5, 2.0]))
+    assert _legend(ax)[0] == "p50 1,250 ms"
+
+
+def test_plot_errors_lists_errors_only_with_whole_number_ticks(df):
     ax = plots.plot_errors(df)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["ESME_RTHROTTLED (submit_sm_resp)", "receipt UNDELIV err:000"]
+    assert labels == ["ESME_RTHROTTLED in submit_sm_resp", "receipt UNDELIV err:000"]
     assert [p.get_width() for p in ax.patches] == [4, 5]
+    assert [p.get_facecolor()[:3] for p in ax.patches] == [
+        matplotlib.colors.to_rgb(plots.COLORS["throttled"]),
+        matplotlib.colors.to_rgb(plots.COLORS["undelivered"])]
+    assert all(float(v).is_integer() for v in ax.get_xticks())
 
 
-def test_plot_receipt_outcomes(df):
+def test_plot_receipt_outcomes_leaves_out_empty_outcomes(df):
     ax = plots.plot_receipt_outcomes(df)
-    heights = [p.get_height() for p in ax.patches]
-    assert heights == analysis.receipt_match(df)["count"].tolist()
+    m = analysis.receipt_match(df)
+    m = m.loc[m["count"] > 0]
+    assert [p.get_height() for p in ax.patches] == m["count"].tolist()
+    assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == list(m.index)
+    assert all(float(v).is_integer() for v in ax.get_yticks())
 
 
 def test_plot_instances(df):
     ax = plots.plot_instances(df)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["SMPP1", "SMPP2"]
-    assert "throttled" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in _legend(ax)] == [
+        "submit_sm", "submit_sm_resp OK", "ESME_RTHROTTLED", "receipts"]
+    assert all(float(v).is_integer() for v in ax.get_yticks())
+
+
+def test_plot_instances_mo_and_throttled_differ():
+    b = TraceBuilder()
+    b.submit(0.0, status=0x58)
+    b.add(pdus.DeliverSm(source_addr="447700900123", destination_addr="smppkit",
+                         short_message=b"hi"), 0.5, "out")
+    ax = plots.plot_instances(b.frame())
+    colors = {h.get_label().split(" (")[0]: h.patches[0].get_facecolor()
+              for h in ax.containers}
+    assert colors["ESME_RTHROTTLED"] != colors["MO messages"]
 
 
 def test_empty_table_draws_a_message():

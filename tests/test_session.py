@@ -299,3 +299,83 @@ def test_observer_sees_in_and_out_with_raw_bytes() -> None:
         ("in", "enquire_link", data),
         ("out", "enquire_link_resp", encode(EnquireLinkResp(sequence_number=3))),
     ]
+
+
+# --- every PDU, every state answered (§2.3, §4.3); regressions from hostile clients -------
+
+OUTBIND = bytes.fromhex("000000120000000b00000000000000010000")
+ALERT_NOTIFICATION = bytes.fromhex("000000180000010200000000000000020000310000003200")
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.name)
+@pytest.mark.parametrize("data", [OUTBIND, ALERT_NOTIFICATION], ids=["outbind", "alert"])
+def test_a_command_without_response_out_of_state_gets_generic_nack(role, data) -> None:
+    session = Session(role)
+    session.receive_data(data)
+    event = session.next_event()
+    if role is Role.ESME and data is OUTBIND:  # the one place it is allowed: §4.1.7
+        assert isinstance(event, Outbind) and session.state is State.OUTBOUND
+        assert session.data_to_send() == b""
+        return
+    assert isinstance(event, Rejected)
+    assert event.command_status == S.ESME_RINVBNDSTS
+    (nack,) = _wire(session.data_to_send())
+    assert nack == GenericNack(command_status=S.ESME_RINVBNDSTS,
+                               sequence_number=event.pdu.sequence_number)
+    assert session.next_event() is NEED_DATA
+
+
+def test_alert_notification_where_allowed_is_handed_out_unanswered() -> None:
+    pair = bound_pair(BindReceiver, BindReceiverResp)
+    pair.esme.receive_data(ALERT_NOTIFICATION)
+    event = pair.esme.next_event()
+    assert event.command_name == "alert_notification"
+    assert pair.esme.data_to_send() == b"" and pair.esme.owed == {}  # §4.12: no response
+
+
+def test_requests_after_unbind_are_refused_not_dropped() -> None:
+    pair = bound_pair()
+    pair.send(pair.esme, Unbind())
+    assert pair.smsc.state is State.CLOSED
+    pair.smsc.data_to_send()
+    pair.smsc.receive_data(encode(SubmitSm(sequence_number=9, destination_addr="1")))
+    event = pair.smsc.next_event()
+    assert isinstance(event, Rejected) and event.command_status == S.ESME_RINVBNDSTS
+    (resp,) = _wire(pair.smsc.data_to_send())
+    assert resp == SubmitSmResp(command_status=S.ESME_RINVBNDSTS, sequence_number=9)
+
+
+def test_a_reused_sequence_number_is_owed_twice() -> None:
+    pair = bound_pair()
+    data = encode(SubmitSm(sequence_number=5, destination_addr="1"))
+    pair.smsc.receive_data(data + data)
+    assert pair.smsc.next_event().sequence_number == 5
+    assert pair.smsc.next_event().sequence_number == 5
+    pair.smsc.send(SubmitSmResp(message_id="a", sequence_number=5))
+    pair.smsc.send(SubmitSmResp(message_id="b", sequence_number=5))
+    with pytest.raises(LocalProtocolError, match="answers no request"):
+        pair.smsc.send(SubmitSmResp(message_id="c", sequence_number=5))
+
+
+def test_a_wrong_response_keeps_the_request_open_and_the_state() -> None:
+    esme = Session(Role.ESME)
+    bind = esme.send(BindTransmitter(system_id="esme", password="pw"))
+    esme.receive_data(encode(BindReceiverResp(system_id="SMSC",
+                                              sequence_number=bind.sequence_number)))
+    assert esme.next_event().command_name == "bind_receiver_resp"
+    assert esme.state is State.OPEN and bind.sequence_number in esme.outstanding
+    esme.receive_data(encode(BindTransmitterResp(system_id="SMSC",
+                                                 sequence_number=bind.sequence_number)))
+    esme.next_event()
+    assert esme.state is State.BOUND_TX and esme.outstanding == {}
+
+
+def test_a_response_of_the_wrong_type_does_not_forget_what_is_owed() -> None:
+    pair = bound_pair()
+    pair.smsc.receive_data(encode(SubmitSm(sequence_number=5, destination_addr="1")))
+    pair.smsc.next_event()
+    with pytest.raises(LocalProtocolError):
+        pair.smsc.send(DeliverSmResp(sequence_number=5))
+    assert pair.smsc.owed == {5: SubmitSm.command_id}
+    pair.smsc.send(SubmitSmResp(message_id="a", sequence_number=5))
+    assert pair.smsc.owed == {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smppkit import CommandStatus, LocalProtocolError, MessageState, RemoteProtocolError, TlvTag
+from smppkit import CommandStatus, InvalidArgument, MessageState, RemoteProtocolError, TlvTag
 from smppkit.protocol.wire import (
     CString,
     Int,
@@ -69,7 +69,7 @@ def test_normalize_tlvs_accepts_names_tags_pairs_and_tlvs() -> None:
     ],
 )
 def test_normalize_tlvs_refuses_bad_values(tlvs, match) -> None:
-    with pytest.raises(LocalProtocolError, match=match):
+    with pytest.raises(InvalidArgument, match=match):
         normalize_tlvs(tlvs)
 
 
@@ -100,21 +100,21 @@ def test_int_kinds() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         u16.read(b"\x01", 0)
     assert info.value.command_status == S.ESME_RINVCMDLEN
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(InvalidArgument):
         Int(1).check("x", -1)
 
 
 def test_c_octet_string_limits_include_the_null() -> None:
     kind = CString(4)
     assert kind.check("f", "abc") == "abc"
-    with pytest.raises(LocalProtocolError, match="f is 4 characters; the limit is 3"):
+    with pytest.raises(InvalidArgument, match="f is 4 characters; the limit is 3"):
         kind.check("f", "abcd")
     assert kind.read(b"abc\x00", 0) == ("abc", 4)
     with pytest.raises(RemoteProtocolError, match="longer than its limit of 4"):
         kind.read(b"abcd\x00", 0)
     with pytest.raises(RemoteProtocolError, match="no NULL"):
         kind.read(b"ab", 0)
-    with pytest.raises(LocalProtocolError, match="NULL"):
+    with pytest.raises(InvalidArgument, match="NULL"):
         kind.check("f", "a\x00")
     # Latin-1 survives a round trip octet for octet
     assert CString(300).read(bytes(range(1, 256)) + b"\x00", 0)[0].encode("latin-1") == bytes(
@@ -125,7 +125,7 @@ def test_time_strings_are_16_characters_or_empty() -> None:
     kind = CString(17, S.ESME_RINVSCHED, fixed=16)
     assert kind.check("t", "") == ""
     assert kind.check("t", "240101120000000+") == "240101120000000+"
-    with pytest.raises(LocalProtocolError, match="YYMMDDhhmmsstnnp"):
+    with pytest.raises(InvalidArgument, match="YYMMDDhhmmsstnnp"):
         kind.check("t", "2401011200")
     with pytest.raises(RemoteProtocolError) as info:
         kind.read(b"2401\x00", 0)
@@ -139,5 +139,5 @@ def test_short_message_kind() -> None:
     assert out == b"\x03hey"
     assert kind.read(b"\x03hey", 0) == (b"hey", 4)
     assert kind.check("short_message", bytearray(b"ab")) == b"ab"
-    with pytest.raises(LocalProtocolError, match="encode text first"):
+    with pytest.raises(InvalidArgument, match="encode text first"):
         kind.check("short_message", "text")

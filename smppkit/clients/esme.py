@@ -12,6 +12,14 @@ how many tries it took). Three back-off policies are built in: `FixedPause` (Kan
 pause a fixed time, smpp-facts.md §2.3), `Exponential`, and `Aimd` (additive increase,
 multiplicative decrease of the send rate, as TCP does).
 
+A bind stays up when asked to: with `enquire_link_interval` an idle connection is probed
+with enquire_link (§4.11) and dropped when the answer does not come within
+`response_timeout`; with `reconnect` (a `smppkit.clients.reconnect.Reconnect`) a lost
+connection is opened and bound again with capped exponential back-off and jitter, waiting
+out ESME_RALYBND. Requests in flight at a disconnect fail with `ConnectionLost` and are
+listed in `lost`; requests made while reconnecting wait for the new bind. `mo()` gives the
+mobile-originated messages received, long ones put back together.
+
 Every PDU in and out can be traced in the `smppkit.trace` schema (system "esme").
 """
 
@@ -25,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smppkit.protocol.constants import CommandStatus
+from smppkit.clients.reconnect import Reconnect
+from smppkit.protocol.constants import CommandStatus, status_name
 from smppkit.protocol.errors import ProtocolError
 from smppkit.protocol.pdus import (
     BindReceiver,
@@ -47,7 +56,8 @@ from smppkit.protocol.session import (
 )
 from smppkit.trace import dump_event, pdu_event
 
-__all__ = ["Aimd", "Backoff", "BindError", "Esme", "Exponential", "FixedPause", "SendResult"]
+__all__ = ["Aimd", "Backoff", "BindError", "ConnectionLost", "Esme", "Exponential", "FixedPause",
+           "SendResult", "mo_frame"]
 
 _S = CommandStatus
 _BINDS = {"transmitter": BindTransmitter, "receiver": BindReceiver, "transceiver": BindTransceiver}
@@ -56,6 +66,31 @@ THROTTLE_STATUSES = frozenset({_S.ESME_RTHROTTLED, _S.ESME_RMSGQFUL})
 
 class BindError(ProtocolError):
     """The SMSC refused the bind; `command_status` says why."""
+
+
+class ConnectionLost(ConnectionError):
+    """The connection closed while the request waited for its response: it may or may not
+    have reached the SMSC."""
+
+
+def mo_frame(pdus: list[Pdu]) -> Any:
+    """Mobile-originated deliver_sm / data_sm PDUs as messages, long ones put back together
+    (UDH with an 8- or 16-bit reference, SAR TLVs, message_payload; `smppkit.sms.text`):
+    a DataFrame of source_addr, destination_addr, text, parts, complete, method, missing."""
+    import pandas as pd
+
+    from smppkit.sms.text import reassemble_all
+
+    by_addresses: dict[tuple[str, str], list[Pdu]] = {}
+    for pdu in pdus:  # parts of one message share their addresses
+        by_addresses.setdefault((pdu.source_addr, pdu.destination_addr), []).append(pdu)  # type: ignore[attr-defined]
+    rows = [
+        {"source_addr": src, "destination_addr": dst, "text": msg.text, "parts": len(msg.received),
+         "complete": msg.complete, "method": msg.method, "missing": list(msg.missing)}
+        for (src, dst), group in by_addresses.items() for msg in reassemble_all(group)
+    ]
+    columns = ["source_addr", "destination_addr", "text", "parts", "complete", "method", "missing"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- back-off policies ------------------------------------------------------------------------
@@ -250,6 +285,8 @@ class Esme:
         trace: list[dict[str, Any]] | str | None = None,
         keep_received: bool = True,
         on_deliver: Callable[[Pdu], Any] | None = None,
+        enquire_link_interval: float | None = None,
+        reconnect: Reconnect | None = None,
     ) -> None:
         self.window = window
         self.response_timeout = response_timeout
@@ -260,10 +297,24 @@ class Esme:
         self.keep_received = keep_received
         self.on_deliver = on_deliver
         self.received: list[Pdu] = []
+        self.enquire_link_interval = enquire_link_interval
+        self.reconnect = reconnect
+        self.lost: list[tuple[str, int]] = []  # (command, sequence) in flight at a disconnect
+        self.events: list[tuple[float, str]] = []
+        self.recoveries: list[float] = []
+        self._requests: dict[int, str] = {}
+        self._where: tuple[str, int, Any, float] | None = None
+        self._binding: tuple[str, str, str, dict[str, Any]] | None = None
+        self._bound = asyncio.Event()
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_rx = 0.0
+        self._died_at = 0.0
         self.counters: dict[str, int] = {"submitted": 0, "throttled": 0, "timeouts": 0, "delivered": 0}
         self._trace_list = trace if isinstance(trace, list) else None
         self._trace_file = open(trace, "w", encoding="utf-8") if isinstance(trace, str) else None  # noqa: SIM115
         tracing = self._trace_list is not None or self._trace_file is not None
+        self._tracing = tracing
         self.session = Session(Role.ESME, observer=self._observe if tracing else None)
         self._transport: asyncio.Transport | None = None
         self._futures: dict[int, asyncio.Future[Pdu]] = {}
@@ -290,7 +341,10 @@ class Esme:
             loop.create_connection(lambda: _Protocol(self), host, port, ssl=ssl), timeout
         )
         self.peer = f"{host}:{port}"
-        self._sweeper = asyncio.ensure_future(self._sweep())
+        self._where = (host, port, ssl, timeout)
+        self._last_rx = loop.time()
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
 
     async def bind(self, system_id: str, password: str, kind: str = "transceiver", **fields: Any) -> Pdu:
         """Bind; return the bind response.
@@ -298,12 +352,17 @@ class Esme:
         Raises:
             BindError: the SMSC answered with a non-zero command_status.
         """
-        resp = await self.request(_BINDS[kind](system_id=system_id, password=password, **fields))
+        resp = await self._request(_BINDS[kind](system_id=system_id, password=password, **fields))
         if resp.command_status:
             raise BindError(
                 f"bind_{kind} refused", resp.command_status, sequence_number=resp.sequence_number
             )
         self.system_id, self.bind_kind = system_id, kind
+        self._binding = (system_id, password, kind, fields)
+        self._bound.set()
+        if self.enquire_link_interval and not any(
+                getattr(t.get_coro(), "__name__", "") == "_keepalive" for t in self._tasks):
+            self._spawn(self._keepalive())
         return resp
 
     async def unbind(self, timeout: float = 2.0) -> None:
@@ -312,7 +371,10 @@ class Esme:
                 await asyncio.wait_for(self.request(Unbind()), timeout)
 
     async def close(self) -> None:
-        """Unbind if bound, then close the connection and stop the sweeper."""
+        """Unbind if bound, then close the connection and stop the sweeper and reconnecting."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
         await self.unbind()
         if self._transport is not None:
             self._transport.close()
@@ -339,6 +401,12 @@ class Esme:
             TimeoutError: no response within `response_timeout`.
             ConnectionError: the connection closed first.
         """
+        if self._reconnecting() and not self._bound.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bound.wait(), self.response_timeout)
+        return await self._request(pdu)
+
+    async def _request(self, pdu: Pdu) -> Pdu:
         await self._slots.acquire()
         try:
             if self._transport is None or self._transport.is_closing():
@@ -347,6 +415,7 @@ class Esme:
             sent = self.session.send(pdu, now=loop.time())
             future: asyncio.Future[Pdu] = loop.create_future()
             self._futures[sent.sequence_number] = future
+            self._requests[sent.sequence_number] = pdu.command_name
             if not self._flush_scheduled:
                 # one write per loop iteration for every request queued in it
                 self._flush_scheduled = True
@@ -413,8 +482,16 @@ class Esme:
 
     # -- incoming --------------------------------------------------------------------------------
 
+    def mo(self) -> Any:
+        """The mobile-originated messages in `received`, long ones put back together
+        (`mo_frame`); receipts are left out."""
+        from smppkit.sms.receipts import is_receipt
+
+        return mo_frame([p for p in self.received if not is_receipt(getattr(p, "esm_class", 0))])
+
     def _feed(self, data: bytes) -> None:
         session = self.session
+        self._last_rx = asyncio.get_event_loop().time()
         session.receive_data(data)
         while True:
             event = session.next_event()
@@ -427,6 +504,7 @@ class Esme:
                     break
                 continue
             if event.is_response:
+                self._requests.pop(event.sequence_number, None)
                 future = self._futures.pop(event.sequence_number, None)
                 if future is not None and not future.done():
                     future.set_result(event)
@@ -448,12 +526,81 @@ class Esme:
 
     def _lost(self, exc: Exception | None) -> None:
         self.session.close()
-        error = ConnectionError(f"connection to {self.peer} closed" + (f": {exc}" if exc else ""))
-        for future in self._futures.values():
+        why = f"connection to {self.peer} closed" + (f": {exc}" if exc else "")
+        for seq, future in self._futures.items():
+            command = self._requests.get(seq, "request")
+            if command not in ("enquire_link", "unbind"):
+                self.lost.append((command, seq))
             if not future.done():
-                future.set_exception(error)
+                future.set_exception(ConnectionLost(
+                    f"{why} before {command} seq={seq} was answered: it may or may not have "
+                    "reached the SMSC"))
         self._futures.clear()
+        self._requests.clear()
         self._closed.set()
+        self._bound.clear()
+        if self._binding is not None and self.reconnect is not None and not self._closing:
+            self._died_at = asyncio.get_event_loop().time()
+            self.events.append((self._died_at, f"connection lost: {exc or 'closed by the SMSC'}"))
+            self._spawn(self._reconnect_loop())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _reconnecting(self) -> bool:
+        return any(getattr(t.get_coro(), "__name__", "") == "_reconnect_loop" for t in self._tasks)
+
+    async def _reconnect_loop(self) -> None:
+        assert self.reconnect is not None and self._where is not None and self._binding is not None
+        host, port, ssl, timeout = self._where
+        system_id, password, kind, fields = self._binding
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while not self._closing and not self.reconnect.gives_up(attempt):
+            await asyncio.sleep(self.reconnect.delay(attempt))
+            attempt += 1
+            self.session = Session(Role.ESME, observer=self._observe if self._tracing else None)
+            self._closed = asyncio.Event()
+            try:
+                await self.connect(host, port, ssl=ssl, timeout=timeout)
+                await self.bind(system_id, password, kind, **fields)
+            except BindError as exc:
+                if self._transport is not None:
+                    self._transport.close()
+                if not Reconnect.retriable(exc.command_status):
+                    self.events.append((loop.time(), f"rebind refused with {status_name(exc.command_status)}: "
+                                                     "stopped reconnecting"))
+                    return
+                self.events.append((loop.time(), f"rebind refused with {status_name(exc.command_status)}: waiting"))
+                continue
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                self.events.append((loop.time(), f"reconnect attempt {attempt} failed: {exc or type(exc).__name__}"))
+                continue
+            self.recoveries.append(loop.time() - self._died_at)
+            self.events.append((loop.time(), f"rebound after {self.recoveries[-1]:.2f} s"))
+            return
+
+    async def _keepalive(self) -> None:
+        """enquire_link when idle for `enquire_link_interval`; drop the connection when it
+        is not answered within `response_timeout` (§4.11)."""
+        interval = self.enquire_link_interval
+        assert interval is not None
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            await asyncio.sleep(min(interval, 0.5) / 2)
+            transport = self._transport
+            if not self._bound.is_set() or transport is None or transport.is_closing():
+                continue
+            if loop.time() - self._last_rx < interval:
+                continue
+            try:
+                await asyncio.wait_for(self._request(EnquireLink()), self.response_timeout)
+            except (TimeoutError, ConnectionError):
+                if transport is self._transport and not transport.is_closing():
+                    self.events.append((loop.time(), f"enquire_link unanswered for {self.response_timeout:g} s"))
+                    transport.abort()
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()

@@ -11,20 +11,8 @@ Two matchings underlie most analyses:
   request; if two requests share a response, the later request keeps it.
 - submit -> receipt: the submit_sm_resp ``message_id`` against the receipt's id (the
   receipted_message_id TLV or the text's ``id:``), tried in this order, each receipt
-  matching at most one submit -- see `receipt_match`:
-
-  ============== ===============================================================
-  id_match       rule
-  ============== ===============================================================
-  exact          equal after stripping spaces and lower-casing
-  same-number    equal as hex numbers (zero padding or case differ)
-  hex-to-decimal resp id read as hex == receipt id read as decimal ("1a" ~ "26")
-  decimal-to-hex resp id read as decimal == receipt id read as hex ("26" ~ "1a")
-  ============== ===============================================================
-
-  The last two rules can pair unrelated messages when ids are short numbers (resp "10"
-  and another message's receipt "16"): they only run on what the earlier rules left, and
-  the ``id_match`` column says which rule paired each receipt.
+  matching at most one submit, by the rules of `smppkit.diagnose.pairing` (shared with the
+  doctor); the ``id_match`` column says which rule paired each receipt.
 """
 
 from __future__ import annotations
@@ -35,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from smppkit.diagnose.arrow import strings_from_codes
+from smppkit.diagnose.pairing import pair_ids
 from smppkit.protocol.constants import CommandStatus, MessageState, describe_status
-from smppkit.sms.ids import id_keys
 
 __all__ = [
     "classify",
@@ -387,23 +375,6 @@ def _throttle_frame(out: pd.DataFrame, freq: str, limit: float | None) -> pd.Dat
 # --- receipts -----------------------------------------------------------------------------
 
 
-def _python_readings(text: str) -> tuple[str | None, int | None, int | None]:
-    """(normalised text, hex reading, decimal reading) of one id, the rules' definitions."""
-    s = text.strip().lower()
-    if not s:
-        return None, None, None
-    body = s[2:] if s.startswith("0x") else s
-    try:
-        hex_value = int(body, 16) if body and "_" not in body else None
-    except ValueError:
-        hex_value = None
-    return s, hex_value, (int(s) if s.isdigit() and s.isascii() else None)
-
-
-_RULES = (("exact", 0, 0), ("same-number", 1, 1), ("hex-to-decimal", 1, 2),
-          ("decimal-to-hex", 2, 1))
-
-
 def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
     """Every submit (with its resp) and every receipt, paired by message id."""
     p = _pairs(df, _SUBMITS)
@@ -429,30 +400,8 @@ def _match_receipts(df: pd.DataFrame) -> pd.DataFrame:
         "receipt_instance": take("instance", rec), "receipt_message_id": take("message_id", rec),
         "receipt_stat": take("receipt_stat", rec), "receipt_err": take("receipt_err", rec),
     })
-    s_keys, r_keys = id_keys(s["message_id"], r["receipt_message_id"],
-                             read_one=_python_readings)
     accepted = (s["command_status"] == 0).fillna(False).to_numpy() & s["message_id"].notna().to_numpy()
-    owner = np.full(len(r), -1, dtype="int64")  # submit row of each receipt
-    rule = np.full(len(r), None, dtype=object)
-    for name, si, ri in _RULES:
-        free = owner < 0
-        if not free.any():
-            break
-        # each free receipt takes the first accepted submit with its key
-        lkey, rkey = s_keys[si], r_keys[ri]
-        lrows = np.flatnonzero(accepted & (lkey != -1))
-        rrows = np.flatnonzero(free & (rkey != -1))
-        if len(lrows) == 0 or len(rrows) == 0:
-            continue
-        codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))
-        lcodes = codes[: len(lrows)]
-        once = np.flatnonzero(~pd.Series(lcodes).duplicated().to_numpy())
-        first = np.full(len(uniques), -1, dtype="int64")
-        first[lcodes[once]] = lrows[once]
-        hit = first[codes[len(lrows):]]
-        matched = hit >= 0
-        owner[rrows[matched]] = hit[matched]
-        rule[rrows[matched]] = name
+    owner, rule = pair_ids(s["message_id"], r["receipt_message_id"], accepted)
     r["id_match"] = pd.array(rule, dtype="string")
     r["srow"] = owner
     matched = r.loc[owner >= 0]

@@ -41,121 +41,114 @@ already-bound               bind refused with ESME_RALYBND (too many binds)
 bind-refused                bind refused for any other reason
 kannel-dlr-mask             Kannel dlr-mask without bit 2: failure receipts ignored
 kannel-dlr-not-found        Kannel "DLR ... not found": msg-id-type does not fit the ids
+receipt-before-resp         receipts that arrive before the submit_sm_resp giving their id
+receipts-other-link         Kannel: a receipt looked up under another link's smsc-id
+dlr-url-missing             Kannel: a receipt matched, but the dlr-url is empty (URL <>)
+duplicate-receipts          the same receipt delivered more than once, with the likely reason
+registered-delivery-        registered_delivery 2 (receipts on failure only): a warning when
+failure-only                the application evidently waits for success receipts
+not-delivered / outcomes    the final receipts' stat mix with err meanings: "not delivered"
+                            (a warning when most fail) is told apart from "receipt lost"
 data-coding-0-non-gsm       data_coding 0 with octets above 0x7F (UTF-8/Latin-1, needs UCS-2)
 udh-without-udhi            a concatenation UDH in short_message without esm_class UDHI 0x40
 ==========================  ===================================================================
+
+Causes before consequences: `_CONSEQUENCES` lists which finding follows from which (Kannel
+ignores ESME_RALYBND and submits anyway, so ``submit-refused`` follows ``already-bound``);
+a consequence names its cause in ``caused_by``, and the report ranks each cause first with
+its consequences under it.
+
+Input: every artifact of one conversation may be given together (a capture, the client's
+log, Kannel's logs); PDUs seen in two of them are counted once. Reading nothing is an
+error (`UnreadableInput`), and lines that could not be read are counted in the report.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import json
 import math
 import os
 import re
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from smppkit.diagnose.logs import from_events, read
+from smppkit.diagnose.pairing import FORMS, pair_ids
+from smppkit.findings import SEVERITIES, Example, Finding
+from smppkit.findings import format_value as _fmt
+from smppkit.findings import plain_value as _plain
+from smppkit.kannel.logs import is_kannel_line, read_kannel_log
 from smppkit.protocol.constants import status_name
-from smppkit.sms.ids import id_keys
-from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY, explain_deliver_sm_resp, explain_dlr_mask
-from smppkit.sms.receipts import message_id_key, same_message
+from smppkit.sms.meanings import (
+    DELIVER_SM_RESP_RETRY,
+    explain_deliver_sm_resp,
+    explain_dlr_mask,
+    explain_receipt_err,
+)
+from smppkit.sms.receipts import same_message
 from smppkit.trace import TRACE_FIELDS
 
-__all__ = ["SEVERITIES", "Example", "Finding", "Report", "diagnose", "register_cli"]
-
-SEVERITIES = ("error", "warning", "info")
+__all__ = ["SEVERITIES", "Example", "Finding", "Report", "Story", "UnreadableInput", "diagnose",
+           "register_cli", "story"]
 _MAX_EXAMPLES = 3
+_MAX_BAD_SHOWN = 5  # bad lines named in the report (all are counted)
 _MAX_DECODED = 20_000  # distinct submit_sm bodies decoded for the text checks (sampled beyond)
 #: The provider's default account limit -- smpp-facts.md §1.3 (V4).
 PROVIDER_RATE = 30.0
 _SMSC_WRITERS = {"simulator"}
 _BINDS = ("bind_transmitter", "bind_receiver", "bind_transceiver")
-_UNKNOWN_ID = re.compile(r"receipt for unknown message id (\S+?)(?::|\s|$)", re.IGNORECASE)
+#: An application's own line saying it could not match a receipt, in the words applications
+#: use: "receipt for unknown message id X", "Unknown message_id in delivery receipt: X",
+#: "DLR for unknown message X", "delivery report X not found".
+_UNKNOWN_RECEIPT = re.compile(
+    r"(?i)\b(?:unknown|unmatched|unexpected)\b.{0,30}?\b(?:receipt|dlr|delivery report|message[ _-]?id|"
+    r"message)\b|\b(?:receipt|dlr|delivery report)\b.{0,40}?\b(?:unknown|unmatched|not found|"
+    r"no (?:such|pending|matching))\b")
+#: a message id in such a line: hex or decimal digits, at least one digit
+_ID_TOKEN = re.compile(r"\b(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{4,}\b")
+#: a line saying the application waits for, or misses, a receipt: it expects receipts
+_EXPECTS_RECEIPTS = re.compile(r"(?i)\b(?:no|missing|waiting(?: \S+){0,3} for|timed? ?out[^.]{0,30}?)\b"
+                               r"(?: \S+){0,2}? (?:delivery )?(?:receipts?|dlrs?|delivery reports?)\b")
 _DLR_MASK = re.compile(r"dlr-mask (-?\d+)")
 
 
 # --- the report -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Example:
-    """One piece of evidence: where it is, what it says, and the PDU's bytes when known."""
-
-    where: str
-    summary: str
-    hex: str | None = None
-
-    def __str__(self) -> str:
-        out = f"{self.where}: {self.summary}"
-        if self.hex:
-            shown = self.hex if len(self.hex) <= 96 else self.hex[:96] + "..."
-            out += f"\n      hex {shown}"
-        return out
+class UnreadableInput(ValueError):
+    """Nothing could be read from the input: the message says what was read and why."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One diagnosis.
+@dataclass
+class Inputs:
+    """What was read: one dict per file (path, format, bytes, events, bad lines, PDUs
+    already seen in another file), the bad lines ``(file, line, reason)`` and the zone
+    Kannel and smpplib times were read in."""
 
-    Attributes:
-        severity: "error" (receipts or messages are lost), "warning" or "info".
-        code: a stable identifier, e.g. "registered-delivery-0".
-        title: one line.
-        cause: what is going on, in plain language.
-        fix: what to change.
-        counts: the numbers behind it.
-        details: further evidence sentences (e.g. an id conversion).
-        examples: PDUs or log lines, with file:line and hex.
-    """
-
-    severity: str
-    code: str
-    title: str
-    cause: str
-    fix: str
-    counts: dict[str, Any] = field(default_factory=dict)
-    details: tuple[str, ...] = ()
-    examples: tuple[Example, ...] = ()
-
-    @property
-    def evidence(self) -> str:
-        """Counts, details and examples as text."""
-        lines = []
-        if self.counts:
-            lines.append(", ".join(f"{k}: {_fmt(v)}" for k, v in self.counts.items()))
-        lines += list(self.details)
-        lines += [str(e) for e in self.examples]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["counts"] = {k: _plain(v) for k, v in self.counts.items()}
-        out["details"] = list(self.details)
-        return out
-
-    def __str__(self) -> str:
-        text = [f"[{self.severity.upper()}] {self.code}: {self.title}", f"  cause: {self.cause}"]
-        text += ["  evidence: " + line if i == 0 else "    " + line
-                 for i, line in enumerate(self.evidence.splitlines())]
-        text.append(f"  fix: {self.fix}")
-        return "\n".join(text)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
+    tz: str = "local"
 
 
 @dataclass
 class Report:
-    """The doctor's answer: findings (errors first) and a summary of the log."""
+    """The doctor's answer: findings (each root cause first, its consequences after it), a
+    summary of the log, and what was read (files, bad lines, time zone)."""
 
     findings: list[Finding]
     summary: dict[str, Any] = field(default_factory=dict)
+    inputs: Inputs = field(default_factory=Inputs)
 
     @property
     def ok(self) -> bool:
@@ -166,29 +159,71 @@ class Report:
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
+    @property
+    def top(self) -> Finding | None:
+        """The first root cause: what to fix first (None when there is no finding)."""
+        return self.findings[0] if self.findings else None
+
+    @property
+    def bad_lines(self) -> list[tuple[str, int, str]]:
+        """``(file, line, reason)`` of every line or frame that could not be read."""
+        return self.inputs.bad_lines
+
     def problems(self) -> list[Finding]:
         """The error and warning findings."""
         return [f for f in self.findings if f.severity != "info"]
 
+    def consequences(self, code: str) -> list[Finding]:
+        """The findings that follow from the finding `code`."""
+        return [f for f in self.findings if f.caused_by == code]
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per finding: severity, code, title, cause, evidence, fix."""
-        rows = [(f.severity, f.code, f.title, f.cause, f.evidence, f.fix) for f in self.findings]
-        return pd.DataFrame(rows, columns=["severity", "code", "title", "cause", "evidence", "fix"])
+        """One row per finding: severity, code, title, cause, evidence, fix, caused_by."""
+        rows = [(f.severity, f.code, f.title, f.cause, f.evidence, f.fix, f.caused_by or "")
+                for f in self.findings]
+        return pd.DataFrame(rows, columns=["severity", "code", "title", "cause", "evidence", "fix",
+                                           "caused_by"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "summary": {k: _plain(v) for k, v in self.summary.items()},
+                "read": self._read_lines(), "files": [dict(f) for f in self.inputs.files],
+                "bad_lines": {"count": len(self.bad_lines),
+                              "first": [list(b) for b in self.bad_lines[:_MAX_BAD_SHOWN]]},
                 "findings": [f.to_dict() for f in self.findings]}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def _read_lines(self) -> list[str]:
+        """What was read, in sentences: files, bad lines, the time zone."""
+        out = []
+        for f in self.inputs.files:
+            extra = "".join(f", {v} {k}" for k, v in f.items() if k.startswith("PDUs also in"))
+            out.append(f"{Path(f['file']).name}: {f['format'] or '?'}, {f['events']} events"
+                       + (f", {f['bad lines']} bad lines" if f["bad lines"] else "") + extra)
+        if self.bad_lines:
+            first = ", ".join(f"{Path(file).name}:{line} ({reason})"
+                              for file, line, reason in self.bad_lines[:_MAX_BAD_SHOWN])
+            out.append(f"{_count(len(self.bad_lines), 'line')} or frames could not be read "
+                       f"and were skipped; first: {first}")
+        if any(f["format"] in ("kannel", "smpplib") for f in self.inputs.files):
+            zone = self.inputs.tz
+            out.append("log times without a zone (Kannel, smpplib) read as "
+                       + ("this machine's local time" if zone == "local" else zone)
+                       + " (--tz to change)")
+        return out
 
     def __str__(self) -> str:
         head = "receipt doctor: " + ", ".join(f"{k} {_fmt(v)}" for k, v in self.summary.items())
         counts = Counter(f.severity for f in self.findings)
         verdict = ("no problems found" if self.ok else
                    f"{counts['error']} error(s), {counts['warning']} warning(s)")
-        parts = [head, verdict + (f", {counts['info']} note(s)" if counts["info"] else "")]
-        parts += [str(f) for f in self.findings]
+        parts = [head] + (["\n".join("read " + line for line in self._read_lines())]
+                          if self.inputs.files else [])
+        parts.append(verdict + (f", {counts['info']} note(s)" if counts["info"] else ""))
+        for f in self.findings:
+            text = str(f)
+            parts.append(text if not f.caused_by else "\n".join("    " + x for x in text.splitlines()))
         return "\n\n".join(parts)
 
     def __repr__(self) -> str:
@@ -199,6 +234,8 @@ class Report:
         esc = html.escape
         out = ["<div><p><b>Receipt doctor</b>: "
                + esc(", ".join(f"{k} {_fmt(v)}" for k, v in self.summary.items())) + "</p>"]
+        if self.inputs.files:
+            out.append("<p>" + "<br>".join("Read " + esc(line) for line in self._read_lines()) + "</p>")
         if self.ok:
             out.append("<p>No problems found.</p>")
         for f in self.findings:
@@ -210,10 +247,13 @@ class Report:
             )
             counts = esc(", ".join(f"{k}: {_fmt(v)}" for k, v in f.counts.items()))
             details = "".join(f"<li>{esc(d)}</li>" for d in f.details)
+            indent = "margin:8px 0 8px 32px" if f.caused_by else "margin:8px 0"
+            because = (f" <i>(a consequence of <code>{esc(f.caused_by)}</code>)</i>"
+                       if f.caused_by else "")
             out.append(
                 f"<div style='border-left:4px solid {colours[f.severity]};padding-left:8px;"
-                f"margin:8px 0'><b style='color:{colours[f.severity]}'>{f.severity.upper()}</b> "
-                f"<code>{esc(f.code)}</code>: <b>{esc(f.title)}</b>"
+                f"{indent}'><b style='color:{colours[f.severity]}'>{f.severity.upper()}</b> "
+                f"<code>{esc(f.code)}</code>: <b>{esc(f.title)}</b>{because}"
                 f"<p>{esc(f.cause)}</p><p><i>Evidence</i>: {counts}</p>"
                 f"<ul>{details}{examples}</ul><p><i>Fix</i>: {esc(f.fix)}</p></div>"
             )
@@ -231,82 +271,146 @@ def _agree(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    return v
-
-
 # --- loading ------------------------------------------------------------------------------------
 
-_KANNEL_HEAD = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?:\[\d+\] \[\d+\] [A-Z]+:|Log begins|(?:FAILED )?"
-    r"(?:Sent SMS|Receive DLR|Receive SMS))"
-)
+
+def _first_line(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                return line.rstrip("\n")
+    return ""
 
 
-def _is_kannel(path: str) -> bool:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.strip():
-                    return bool(_KANNEL_HEAD.match(line))
-    except OSError:
-        return False
-    return False
+def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None:
+    """One file as an event table, or None when nothing in it can be read (said in `inputs`)."""
+    size = os.path.getsize(path)  # FileNotFoundError for a missing file
+    info: dict[str, Any] = {"file": path, "bytes": size, "format": "", "events": 0, "bad lines": 0}
+    inputs.files.append(info)
+    if size == 0:
+        info["format"], info["why"] = "empty", "the file is empty"
+        return None
+    with open(path, "rb") as f:
+        binary = b"\0" in f.read(4096)
+    if not binary and is_kannel_line(_first_line(path)):
+        events, lines, bad = read_kannel_log(path, tz=tz)
+        df = from_events(events, source_file=path, lines=lines)
+        info["format"] = "kannel"
+        bad_rows = [(path, n, text[:120]) for n, text in bad]
+    else:
+        try:
+            with warnings.catch_warnings():  # bad lines go into the report, not to stderr
+                warnings.simplefilter("ignore")
+                df = read(path, tz=tz or "local")  # a bar for a second or more of reading
+        except ValueError as exc:
+            info["format"], info["why"] = "unknown", str(exc).removeprefix(f"{path}: ")
+            return None
+        info["format"] = str(df.attrs.get("format", ""))
+        bad_rows = list(df.attrs.get("bad_lines", []))
+    info["events"] = len(df)
+    info["bad lines"] = len(bad_rows)
+    inputs.bad_lines += bad_rows
+    if not len(df):
+        info["why"] = (f"{len(bad_rows)} unreadable line(s) and nothing else" if bad_rows else
+                       "no SMPP PDU or log line about messages in it")
+    return df
 
 
-def _read_path(path: str) -> pd.DataFrame:
-    if _is_kannel(path):
-        from smppkit.kannel.logs import read_kannel_logs
-
-        events, _ = read_kannel_logs(path)
-        df = _from_events(events)
-        df["source_file"] = path
-        df["line"] = np.nan  # the Kannel readers number bad lines only
-        return df
-    try:
-        from smppkit.diagnose.logs import read
-    except ImportError:  # the readers are not there yet: JSONL traces only
-        with open(path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-        df = pd.DataFrame(rows, columns=list(TRACE_FIELDS))
-        df["source_file"] = path
-        df["line"] = np.arange(1, len(df) + 1)
-        return df
-    return read(path, progress=False)
+def _load(source: Any, tz: str | None = None) -> pd.DataFrame:
+    """The events of `source` (a table, path(s) or event dicts), as `diagnose` reads them."""
+    return _load_inputs(source, tz)[0]
 
 
-def _from_events(events: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    try:
-        from smppkit.diagnose.logs import from_events
-    except ImportError:
-        df = pd.DataFrame(list(events), columns=list(TRACE_FIELDS))
-        df["line"] = np.arange(1, len(df) + 1)
-        return df
-    return from_events(events)
+def _load_inputs(source: Any, tz: str | None = None) -> tuple[pd.DataFrame, Inputs]:
+    """The events of `source` (a table, path(s) or event dicts) and what was read.
 
-
-def _load(source: Any) -> pd.DataFrame:
+    Raises:
+        FileNotFoundError: a path does not exist.
+        UnreadableInput: no event at all could be read.
+    """
+    inputs = Inputs(tz=tz or "local")
     if isinstance(source, pd.DataFrame):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        return _read_path(os.fspath(source))
-    items = list(source)
-    if items and all(isinstance(e, dict) for e in items):
-        return _from_events(items)
-    if not items:
+        df = source
+    elif isinstance(source, (str, os.PathLike)):
+        df = _concat([_read_path(os.fspath(source), tz, inputs)])
+    else:
+        items = list(source)
+        if items and all(isinstance(e, dict) for e in items):
+            df = from_events(items)
+        else:
+            df = _concat([_read_path(os.fspath(p), tz, inputs) for p in items])
+    if not len(df):
+        raise UnreadableInput(_nothing_read(inputs))
+    return _dedupe(df, inputs), inputs
+
+
+def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame:
+    got = [f for f in frames if f is not None and len(f)]
+    if not got:
         return pd.DataFrame(columns=list(TRACE_FIELDS))
-    frames = [_read_path(os.fspath(p)) for p in items]
-    return pd.concat(frames, ignore_index=True)
+    return got[0] if len(got) == 1 else pd.concat(got, ignore_index=True)
+
+
+def _nothing_read(inputs: Inputs) -> str:
+    if not inputs.files:
+        return "no events given: nothing to diagnose"
+    parts = []
+    for f in inputs.files:
+        what = f"{Path(f['file']).name} ({f['bytes']:,} bytes"
+        what += f", {f['format']}" if f["format"] and f["format"] not in ("empty", "unknown") else ""
+        parts.append(what + f": {f.get('why', 'no events')})")
+    return "read " + "; ".join(parts) + " -- 0 events, so there is nothing to diagnose"
+
+
+#: Which artifact's copy of a PDU seen twice is kept: a capture has the exact time and the
+#: SMSC's address.
+_SOURCE_ORDER = {"pcap": 0, "smpplib": 1, "kannel": 2}
+
+
+def _dedupe(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    """Count once the PDUs that two artifacts of one conversation both show.
+
+    Two files are the same conversation when most PDUs of the smaller one are in the other,
+    keyed by who sent them, command, sequence_number, command_status, message id and
+    destination (and which occurrence of that key it is): a capture and the client's log,
+    or a capture and bearerbox.log. The copy from the file first in `_SOURCE_ORDER` stays.
+    """
+    if "source_file" not in df or df["source_file"].nunique() < 2:
+        return df
+    seq = pd.to_numeric(df["sequence"], errors="coerce")
+    command = df["command"].astype("string").fillna("")
+    pdu = (command != "") & seq.notna()
+    if not pdu.any():
+        return df
+    system = df["system"].astype("string").fillna("")
+    direction = df["direction"].astype("string").fillna("")
+    from_esme = np.where(system.isin(_SMSC_WRITERS), direction == "in", direction == "out")
+    parts = [pd.Series(from_esme, index=df.index).astype(str), command, seq.astype("string"),
+             pd.to_numeric(df["command_status"], errors="coerce").astype("string"),
+             df["message_id"].astype("string"), df["destination_addr"].astype("string")]
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "|" + p.fillna("")
+    files = df["source_file"].astype("string").fillna("")
+    occurrence = key.groupby([files, key]).cumcount().astype("string")
+    full = (key + "#" + occurrence)[pdu]
+    by_file = {f: set(full[files[pdu] == f]) for f in files[pdu].unique()}
+    rank = {f: _SOURCE_ORDER.get(str(system[files == f].iloc[0]), 3) for f in by_file}
+    order = sorted(by_file, key=lambda f: (rank[f], list(by_file).index(f)))
+    drop = pd.Series(False, index=df.index)
+    kept: list[str] = []
+    for f in order:
+        mine = by_file[f]
+        for other in kept:
+            theirs = by_file[other]
+            if len(mine & theirs) >= 0.5 * min(len(mine), len(theirs)):
+                seen = full.index[(files[pdu] == f).to_numpy() & full.isin(theirs).to_numpy()]
+                drop.loc[seen] = True
+                for info in inputs.files:
+                    if info["file"] == f:
+                        info[f"PDUs also in {Path(other).name}"] = len(seen)
+        kept.append(f)
+    return df[~drop.to_numpy()].reset_index(drop=True) if drop.any() else df
 
 
 _NUM = ("command_status", "sequence", "esm_class", "data_coding", "registered_delivery",
@@ -380,11 +484,11 @@ class _Log:
                      for i in frame.index[:k])
 
 
-def _describe(row: pd.Series) -> str:
+def _describe(row: pd.Series, with_time: bool = True) -> str:
     bits = []
     t = row["t"]
-    if not math.isnan(t):
-        bits.append(pd.Timestamp(t, unit="s", tz="UTC").strftime("%H:%M:%S.%f")[:-3])
+    if with_time and not math.isnan(t):
+        bits.append(_clock(t))
     for key in ("instance", "session"):
         if row[key]:
             bits.append(row[key])
@@ -408,21 +512,7 @@ def _describe(row: pd.Series) -> str:
     return " ".join(bits)
 
 
-# --- id forms -----------------------------------------------------------------------------------
-
-_PAIRINGS = (("string", "string"), ("decimal", "decimal"), ("hex", "hex"), ("hex", "decimal"),
-             ("decimal", "hex"))
-_DIGITS = re.compile(r"\d+\Z")
-_HEXISH = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+\Z")
-
-
-def _key(s: str, form: str) -> Any:
-    s = s.strip()
-    if form == "string":
-        return s.lower()
-    if form == "decimal":
-        return int(s) if _DIGITS.match(s) else None
-    return message_id_key(s, "hex") if _HEXISH.match(s) else None
+# --- id forms ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -433,52 +523,40 @@ class _Ids:
     links: dict[Any, Any]
     resp_rows: pd.DataFrame
     receipt_rows: pd.DataFrame
-    table: dict[Any, Any] | None = None  # resp id key -> resp row, made on first use
-
-
-_FORM_KEY = {"string": 0, "hex": 1, "decimal": 2}  # positions in smppkit._ids.id_keys
-
-
-def _readings(s: str) -> tuple[Any, Any, Any]:
-    return _key(s, "string"), _key(s, "hex"), _key(s, "decimal")
 
 
 def _link_ids(log: _Log) -> _Ids:
-    """Pair receipts with submit_sm_resps by message id, under the reading of the two ids
-    (`_PAIRINGS`) that pairs the most; each receipt takes the first resp with its key."""
+    """Pair receipts with submit_sm_resps by message id (`smppkit.diagnose.pairing`); the
+    forms are those of the rule that paired the most."""
     d = log.d
     resps = d[d["command"].isin(("submit_sm_resp", "data_sm_resp")) & (d["command_status"] == 0)
               & (d["message_id"] != "")]
     receipts = _receipts(log)
     receipts = receipts[receipts["message_id"] != ""]
-    best: tuple[int, str | None, str | None, dict[Any, Any]] = (0, None, None, {})
-    if len(resps) and len(receipts):
-        resp_keys, receipt_keys = id_keys(resps["message_id"], receipts["message_id"],
-                                          read_one=_readings)
-        for resp_form, receipt_form in _PAIRINGS:
-            lkey = resp_keys[_FORM_KEY[resp_form]]
-            rkey = receipt_keys[_FORM_KEY[receipt_form]]
-            lrows, rrows = np.flatnonzero(lkey != -1), np.flatnonzero(rkey != -1)
-            codes, uniques = pd.factorize(np.concatenate([lkey[lrows], rkey[rrows]]))
-            lcodes = codes[: len(lrows)]
-            once = np.flatnonzero(~pd.Series(lcodes).duplicated().to_numpy())
-            first = np.full(len(uniques), -1, dtype=np.int64)
-            first[lcodes[once]] = lrows[once]
-            hit = first[codes[len(lrows):]]
-            found = hit >= 0
-            if found.sum() > best[0]:
-                links = dict(zip(receipts.index[rrows[found]].tolist(),
-                                 resps.index[hit[found]].tolist(), strict=True))
-                best = (len(links), resp_form, receipt_form, links)
-    return _Ids(best[1], best[2], best[3], resps, receipts)
+    owner, rule = pair_ids(resps["message_id"], receipts["message_id"])
+    hit = owner >= 0
+    links = dict(zip(receipts.index[hit].tolist(), resps.index[owner[hit]].tolist(), strict=True))
+    forms: tuple[str | None, str | None] = (None, None)
+    if hit.any():
+        forms = FORMS[Counter(rule[hit]).most_common(1)[0][0]]
+    return _Ids(forms[0], forms[1], links, resps, receipts)
 
 
-def _receipts(log: _Log) -> pd.DataFrame:
+def _find_resps(ids: _Ids, receipt_ids: Sequence[str]) -> list[Any]:
+    """The submit_sm_resp row naming the same message as each receipt id (None: none)."""
+    if not len(ids.resp_rows) or not receipt_ids:
+        return [None] * len(receipt_ids)
+    owner, _ = pair_ids(ids.resp_rows["message_id"], pd.Series(list(receipt_ids), dtype="string"))
+    return [ids.resp_rows.index[o] if o >= 0 else None for o in owner]
+
+
+def _receipts(log: _Log, pdu: bool = True) -> pd.DataFrame:
+    """Receipt PDUs; with ``pdu=False`` the receipts logs report without the PDU (access.log)."""
     d = log.d
     esm = d["esm_class"].fillna(0).astype(int)
     is_receipt = d["command"].isin(("deliver_sm", "data_sm")) & (
         ((esm & 0x3C).isin((0x04, 0x08, 0x20))) | (d["receipt_stat"] != ""))
-    return d[is_receipt & d["is_pdu"]]
+    return d[is_receipt & (d["is_pdu"] if pdu else ~d["is_pdu"])]
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -561,24 +639,21 @@ def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
 
 
 def _unknown_notes(log: _Log) -> pd.DataFrame:
-    notes = log.notes(r"(?i)receipt for unknown message id")
+    notes = log.notes(_UNKNOWN_RECEIPT)
     notes = notes[~notes["system"].isin(("simulator", "kannel"))].copy()
-    notes["rid"] = notes["note"].str.extract(_UNKNOWN_ID, expand=False).fillna("")
+    notes["rid"] = [_unknown_id(text) for text in notes["note"]]
     return notes
 
 
-def _find_resp(ids: _Ids, rid: str) -> Any:
-    """The submit_sm_resp row whose id names the same message as receipt id `rid`."""
-    if ids.resp_form is None:
-        return None
-    if ids.table is None:
-        ids.table = {}
-        for idx, s in zip(ids.resp_rows.index, ids.resp_rows["message_id"], strict=True):
-            k = _key(s, ids.resp_form)
-            if k is not None:
-                ids.table.setdefault(k, idx)
-    key = _key(rid, ids.receipt_form or "string")
-    return None if key is None else ids.table.get(key)
+def _unknown_id(text: str) -> str:
+    """The message id an application's "unknown receipt" line names: the first id after
+    the words that say so, else the last one in the line."""
+    m = _UNKNOWN_RECEIPT.search(text)
+    after = _ID_TOKEN.search(text, m.end()) if m else None
+    if after:
+        return after.group(0)
+    every = _ID_TOKEN.findall(text)
+    return every[-1] if every else ""
 
 
 def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]], list[tuple[Any, Any, str]], list[Any]]:
@@ -587,12 +662,9 @@ def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]],
     note rows naming no message in the log."""
     same, other, orphan = [], [], []
     d = log.d
-    cache: dict[str, Any] = {}
-    for i, row in _unknown_notes(log).iterrows():
+    notes = _unknown_notes(log)
+    for (i, row), j in zip(notes.iterrows(), _find_resps(ids, list(notes["rid"])), strict=True):
         rid = row["rid"]
-        if rid not in cache:
-            cache[rid] = _find_resp(ids, rid)
-        j = cache[rid]
         if j is None:
             orphan.append(i)
         elif d.at[j, "instance"] and row["instance"] and d.at[j, "instance"] != row["instance"]:
@@ -1108,7 +1180,203 @@ def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
     return out
 
 
+def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
+    """Row `i` happened before row `j`: an earlier time, or the same time (Kannel writes whole
+    seconds) and an earlier line of the same file."""
+    ti, tj = d.at[i, "t"], d.at[j, "t"]
+    if ti != tj:
+        return bool(ti < tj)
+    return bool(d.at[i, "source_file"] == d.at[j, "source_file"] and d.at[i, "line"] < d.at[j, "line"])
+
+
+def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
+    d = log.d
+    early = [(r, s) for r, s in ids.links.items() if _before(d, r, s)]
+    # Kannel: the receipt is looked up under an id that is stored only afterwards
+    looked = log.notes(r"^receipt arrived: looking up pending DLR id")
+    stored = log.notes(r"^pending DLR stored")
+    first: dict[str, Any] = {}
+    for i, mid in zip(stored.index, stored["message_id"], strict=True):
+        first.setdefault(mid, i)
+    lookups = [(i, first[mid]) for i, mid in zip(looked.index, looked["message_id"], strict=True)
+               if mid in first and _before(d, i, first[mid])]
+    if not early and not lookups:
+        return []
+    n = max(len(early), len(lookups))
+    r, s = early[0] if early else lookups[0]
+    return [Finding(
+        "error", "receipt-before-resp",
+        f"{_count(n, 'receipt')} arrived before the submit_sm_resp that gives {_agree(n, 'its', 'their')} message id",
+        "The SMSC sent the delivery receipt (deliver_sm) before it answered the submit_sm, so "
+        "when the receipt came the client did not know the message id yet: Kannel logs 'DLR "
+        "... not found', a client logs an unknown message id. The ids are right; only the "
+        "order is wrong (SMPP v3.4 §4.4.2: the message id is returned in submit_sm_resp).",
+        "This is not an id-format problem: leave msg-id-type as it is. Keep a receipt whose id "
+        "is unknown for a few seconds and match it again when the submit_sm_resp arrives (and "
+        "answer its deliver_sm with ESME_ROK); Kannel 1.4.5 cannot wait, so report the order "
+        "to the provider.",
+        {"receipts before their submit_sm_resp": len(early),
+         "Kannel lookups before the DLR was stored": len(lookups)},
+        details=(f"receipt for {d.at[r, 'message_id']} at {_clock(d.at[r, 't'])}, its "
+                 f"submit_sm_resp / stored DLR at {_clock(d.at[s, 't'])}",),
+        examples=(log.example(r), log.example(s)),
+    )]
+
+
+def _clock(t: float) -> str:
+    return "?" if math.isnan(t) else pd.Timestamp(t, unit="s", tz="UTC").strftime("%H:%M:%S.%f")[:-3]
+
+
+def _check_dlr_url(log: _Log, ids: _Ids) -> list[Finding]:
+    empty = log.notes(r"dlr-url is empty \(URL <>\)")
+    if not len(empty):
+        return []
+    called = log.notes(r"the dlr-url <.+> is called")
+    return [Finding(
+        "error", "dlr-url-missing",
+        f"{_count(len(empty), 'receipt')} matched {_agree(len(empty), 'its', 'their')} message, but "
+        "Kannel had no dlr-url to report to",
+        "The messages were sent with a dlr-mask but without a dlr-url, so bearerbox finds the "
+        "pending message for each receipt and then logs 'created DLR message for URL <>': the "
+        "report goes nowhere and the application never hears of it.",
+        "Send a dlr-url with every sendsms request that has a dlr-mask (e.g. "
+        "dlr-url=http://app/dlr?id=%I&status=%d&smsc-id=%i), or set dlr-url in the "
+        "sendsms-user or sms-service group.",
+        {"receipts with an empty dlr-url": len(empty), "receipts reported to a dlr-url": len(called)},
+        examples=log.examples(empty, 2),
+    )]
+
+
+def _check_other_link(log: _Log, ids: _Ids) -> list[Finding]:
+    """Kannel files a pending DLR under the sending link's smsc-id and looks a receipt up
+    under the smsc-id of the link it arrives on."""
+    stored = log.notes(r"^pending DLR stored for smsc-id")
+    looked = log.notes(r"^receipt arrived: looking up pending DLR id")
+    if not len(stored) or not len(looked):
+        return []
+    owner, _ = pair_ids(stored["message_id"], looked["message_id"])
+    cross = []
+    for k, o in enumerate(owner):
+        if o < 0:
+            continue
+        mine, theirs = looked["instance"].iloc[k], stored["instance"].iloc[o]
+        same_link = stored["message_id"].iloc[o] == looked["message_id"].iloc[k] and mine == theirs
+        if mine and theirs and mine != theirs and not same_link:
+            cross.append((looked.index[k], stored.index[o]))
+    if not cross:
+        return []
+    i, j = cross[0]
+    d = log.d
+    links = sorted(set(stored["instance"]) | set(looked["instance"]))
+    return [Finding(
+        "error", "receipts-other-link",
+        f"{_count(len(cross), 'receipt')} came back on another Kannel link (smsc-id) than "
+        f"{_agree(len(cross), 'its message', 'their messages')}",
+        f"Kannel files a pending DLR under the smsc-id of the link that sent the message "
+        f"({d.at[j, 'instance']}) and looks a receipt up under the smsc-id of the link it "
+        f"arrives on ({d.at[i, 'instance']}). The SMSC cluster delivers receipts on any bind of "
+        "the account, so with one smsc-id per link these receipts are 'not found' and lost. "
+        "The ids themselves match: msg-id-type is not the problem.",
+        "Give every link to this SMSC the same smsc-id (keep a distinct smsc-admin-id per "
+        "link); `smppkit kannel check` flags the config.",
+        {"receipts on another link": len(cross), "links": len(links)},
+        details=(f"links: {', '.join(links)}",), examples=(log.example(j), log.example(i)),
+    )]
+
+
+def _check_duplicates(log: _Log, ids: _Ids) -> list[Finding]:
+    rec = ids.receipt_rows
+    rec = rec[~rec["from_esme"]]
+    if len(rec) < 2:
+        return []
+    key = rec["message_id"].str.strip().str.lower() + "|" + rec["receipt_stat"]
+    repeated = rec[key.duplicated(keep=False)]
+    if not len(repeated):
+        return []
+    d = log.d
+    resps = log.rows("deliver_sm_resp", "data_sm_resp")
+    resps = resps[resps["from_esme"]]
+    answer = {(ses, seq): i for i, ses, seq in zip(resps.index, resps["session"], resps["sequence"], strict=True)}
+    reasons: Counter[str] = Counter()
+    for _, group in repeated.groupby(key[repeated.index], sort=False):
+        first, second = group.index[0], group.index[1]
+        j = answer.get((d.at[first, "session"], d.at[first, "sequence"]))
+        if j is None:
+            reasons["missing"] += 1
+        elif d.at[j, "command_status"] not in (0, 0.0) and not math.isnan(d.at[j, "command_status"]):
+            reasons["refused"] += 1
+        elif d.at[j, "t"] - d.at[first, "t"] >= 1.0 or _before(d, second, j):
+            reasons["late"] += 1
+        else:
+            reasons["resent"] += 1
+    reason = reasons.most_common(1)[0][0]
+    messages = int(key[repeated.index].nunique())
+    extra = len(repeated) - messages
+    why = {
+        "missing": ("no deliver_sm_resp answered the first copy", "Answer every deliver_sm with "
+                    "a deliver_sm_resp carrying its sequence_number"),
+        "refused": ("the first copy was answered with an error status", "Answer deliver_sm with "
+                    "ESME_ROK (0) once the receipt is stored"),
+        "late": ("the deliver_sm_resp came after the SMSC's timeout, so it sent the receipt again",
+                 "Answer deliver_sm at once (store the receipt, answer, then do the slow work); "
+                 "a late answer is as good as none"),
+        "resent": ("the first copy was answered at once with ESME_ROK: the SMSC itself sends "
+                   "receipts more than once", "Ask the provider why"),
+    }[reason]
+    return [Finding(
+        "warning", "duplicate-receipts",
+        f"{_count(messages, 'receipt')} delivered more than once ({_count(extra, 'extra copy', 'extra copies')}): "
+        f"{why[0]}",
+        "The SMSC sends a receipt again when its deliver_sm gets no deliver_sm_resp within its "
+        f"timeout, or one with an error status; here {why[0]}. Every copy is a receipt the "
+        "application must not count twice (Kannel finds no pending message for the second).",
+        f"{why[1]}; and handle receipts idempotently: the message id and stat identify one.",
+        {"receipts repeated": messages, "extra copies": extra, "likely reason": reason,
+         **{f"first copy: {k}": v for k, v in reasons.items()}},
+        examples=log.examples(repeated, 2),
+    )]
+
+
+_FINAL_STATS_OK = ("DELIVRD",)
+_INTERMEDIATE = ("ENROUTE", "ACCEPTD", "")
+
+
+def _check_outcomes(log: _Log, ids: _Ids) -> list[Finding]:
+    rec = ids.receipt_rows if len(ids.receipt_rows) else _receipts(log, pdu=False)
+    rec = rec[~rec["receipt_stat"].isin(_INTERMEDIATE)]
+    if not len(rec):
+        return []
+    last = rec.assign(k=rec["message_id"].str.strip().str.lower()).drop_duplicates("k", keep="last")
+    failed = last[~last["receipt_stat"].isin(_FINAL_STATS_OK)]
+    n, bad = len(last), len(failed)
+    mix = Counter(zip(last["receipt_stat"], last["receipt_err"], strict=True))
+    details = []
+    for (stat, err), k in mix.most_common(6):
+        try:
+            meaning = explain_receipt_err(err).meaning if err else ""
+        except ValueError:
+            meaning = ""
+        details.append(f"{stat} err:{err or '?'} x{k}" + (f" ({meaning})" if meaning else ""))
+    most = n >= 2 and bad > n / 2
+    return [Finding(
+        "warning" if most else "info", "not-delivered" if most else "outcomes",
+        f"{bad} of {n} messages with a final receipt were not delivered",
+        ("The receipts arrived and were matched: the messages themselves failed (the handset "
+         "or the network refused them), which is not a lost receipt. The err field says why."
+         if most else "How the messages with a final receipt ended."),
+        ("Look at the err meanings below: check the numbers, the sender id and the text "
+         "against the provider's rules; retry only the temporary errors later." if most else
+         "Nothing to fix."),
+        {"final receipts": n, "DELIVRD": n - bad, "not delivered": bad},
+        details=tuple(details), examples=log.examples(failed, 2),
+    )]
+
+
 _CHECKS: tuple[Callable[[_Log, _Ids], list[Finding]], ...] = (
+    _check_binds,
+    _check_receipt_before_resp,
+    _check_other_link,
+    _check_dlr_url,
     _check_transmitter_only,
     _check_registered_delivery,
     _check_ids,
@@ -1118,36 +1386,116 @@ _CHECKS: tuple[Callable[[_Log, _Ids], list[Finding]], ...] = (
     _check_throttling,
     _check_enquire_link,
     _check_unbinds,
-    _check_binds,
     _check_kannel,
     _check_text,
+    _check_duplicates,
+    _check_outcomes,
 )
 
 
-def diagnose(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any]) -> Report:
+def _invalid_bind_state(cause: Finding, consequence: Finding) -> bool:
+    """Submits refused because the bind was refused (ESME_RINVBNDSTS: not bound)."""
+    return any("RINVBNDSTS" in k for k in consequence.counts)
+
+
+def _duplicate_copies(cause: Finding, consequence: Finding) -> bool:
+    """Kannel's 'not found' for the second copies of duplicate receipts."""
+    return consequence.counts.get("receipts not found", 0) <= cause.counts.get("extra copies", 0)
+
+
+def _reason(*reasons: str) -> Callable[[Finding, Finding], bool]:
+    return lambda cause, consequence: consequence.counts.get("likely reason") in reasons
+
+
+#: (cause, consequence, condition): the consequence finding follows from the cause.
+_CONSEQUENCES: tuple[tuple[str, str, Callable[[Finding, Finding], bool] | None], ...] = (
+    # Kannel ignores ESME_RALYBND and submits on the refused bind anyway
+    ("already-bound", "submit-refused", _invalid_bind_state),
+    ("bind-refused", "submit-refused", _invalid_bind_state),
+    ("receipt-before-resp", "kannel-dlr-not-found", None),
+    ("receipt-before-resp", "id-mismatch", None),
+    ("receipt-before-resp", "receipts-unknown", None),
+    ("receipts-other-link", "kannel-dlr-not-found", None),
+    ("receipts-other-session", "receipts-unknown", None),
+    ("duplicate-receipts", "kannel-dlr-not-found", _duplicate_copies),
+    ("receipt-resp-missing", "duplicate-receipts", _reason("missing", "late")),
+    ("receipt-resp-retried", "duplicate-receipts", _reason("refused")),
+    ("receipt-resp-refused", "duplicate-receipts", _reason("refused")),
+    ("enquire-link-unanswered", "idle-unbind", None),
+    ("enquire-link-unanswered", "smsc-unbind", None),
+    ("split-parts", "not-delivered", None),
+    ("split-parts", "outcomes", None),
+    ("kannel-dlr-mask", "outcomes", None),
+)
+
+
+def _rank(findings: list[Finding]) -> list[Finding]:
+    """Mark consequences (`_CONSEQUENCES`) and order: each root cause, most severe group
+    first, then its consequences."""
+    by_code = {f.code: f for f in findings}
+    marked = []
+    for f in findings:
+        for cause, consequence, condition in _CONSEQUENCES:
+            root = by_code.get(cause)
+            if consequence == f.code and root is not None and root is not f and (
+                    condition is None or condition(root, f)):
+                f = dataclasses.replace(f, caused_by=cause)
+                break
+        marked.append(f)
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    children: dict[str, list[Finding]] = {}
+    for f in marked:
+        if f.caused_by:
+            children.setdefault(f.caused_by, []).append(f)
+
+    def tree(f: Finding, seen: set[str]) -> list[Finding]:
+        out = [f]
+        for c in sorted(children.get(f.code, []), key=lambda c: order[c.severity]):
+            if c.code not in seen:
+                seen.add(c.code)
+                out += tree(c, seen)
+        return out
+
+    codes = {f.code for f in marked}
+    roots = [f for f in marked if not f.caused_by or f.caused_by not in codes]
+    groups = [tree(r, {r.code}) for r in roots]
+    groups.sort(key=lambda g: (min(order[f.severity] for f in g), order[g[0].severity]))
+    ranked = [f for g in groups for f in g]
+    placed = {id(f) for f in ranked}
+    return ranked + [f for f in marked if id(f) not in placed]  # a cycle: keep the rest
+
+
+def diagnose(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any], *,
+             tz: str | None = None) -> Report:
     """Find why receipts go missing (and other delivery problems) in a log.
 
     Args:
         events: an event table in the trace schema (`smppkit.logs.read`, ``sim.trace()``),
-            a log path, several paths (read together, e.g. bearerbox.log and access.log),
+            a log path, several paths (read together: a capture, the client's log,
+            bearerbox.log and access.log of one setup; PDUs seen in two of them count once),
             or a list of trace event dicts.
+        tz: the zone of log times written without one (Kannel, smpplib): a zone name or
+            "UTC"; None: this machine's local time, which is what they write.
 
     Returns:
-        A `Report`: `findings` with errors first, `ok` when there is no error or warning.
+        A `Report`: `findings` with each root cause first and its consequences after it
+        (``caused_by``), `ok` when there is no error or warning, and what was read.
 
     Raises:
         FileNotFoundError: a path does not exist.
-        ValueError: a log's format cannot be told (see `smppkit.logs.read`).
+        UnreadableInput: nothing could be read (empty files, unknown formats): the message
+            says what was read and why nothing came of it.
     """
-    log = _Log(_load(events))
+    frame, inputs = _load_inputs(events, tz)
+    log = _Log(frame)
     ids = _link_ids(log)
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(log, ids))
-    if {"id-mismatch", "kannel-dlr-not-found"} & {f.code for f in findings}:
+    codes = {f.code for f in findings}
+    if {"id-mismatch", "kannel-dlr-not-found", "receipts-other-link"} & codes:
         findings = [f for f in findings if f.code != "id-forms"]  # said there already
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: order[f.severity])
+    findings = _rank(findings)
     d = log.d
     summary: dict[str, Any] = {
         "events": len(d),
@@ -1158,18 +1506,127 @@ def diagnose(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any]) -> R
     }
     if len(d) and d["t"].notna().any():
         summary["span (s)"] = round(float(np.nanmax(d["t"]) - np.nanmin(d["t"])), 1)
-    return Report(findings, summary)
+    if inputs.bad_lines:
+        summary["bad lines"] = len(inputs.bad_lines)
+    return Report(findings, summary, inputs)
+
+
+# --- one message's story ------------------------------------------------------------------------
+
+
+@dataclass
+class Story:
+    """Every PDU and log line about one message, in time order, and what became of it."""
+
+    message_id: str
+    events: pd.DataFrame  # time, where, who, what
+    verdict: str
+
+    def __str__(self) -> str:
+        head = f"message {self.message_id}: {self.verdict}"
+        if not len(self.events):
+            return head
+        width = max(len(w) for w in self.events["where"])
+        lines = [f"  {t}  {w:<{width}}  {what}" for t, w, what in
+                 zip(self.events["time"], self.events["where"], self.events["what"], strict=True)]
+        return "\n".join([head, *lines])
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        return (f"<p><b>message {esc(self.message_id)}</b>: {esc(self.verdict)}</p>"
+                + self.events.to_html(index=False, border=0))
+
+
+def story(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any], message_id: str, *,
+          tz: str | None = None) -> Story:
+    """One message's story: its submit_sm and resp, its receipts and their resps, and every
+    log line that names it (Kannel's DLR lines, the application's own lines), across all
+    the artifacts, in time order, with the verdict.
+
+    Args:
+        events: as for `diagnose`.
+        message_id: the id in any form: as submit_sm_resp wrote it (hex), as the receipt
+            wrote it (decimal), or as Kannel stored it (after msg-id-type).
+        tz: as for `diagnose`.
+
+    Raises:
+        FileNotFoundError, UnreadableInput: as for `diagnose`.
+        ValueError: an empty message id.
+    """
+    if not str(message_id).strip():
+        raise ValueError("a message id is needed")
+    log = _Log(_load(events, tz))
+    d = log.d
+    named = d[d["message_id"] != ""]
+    owner, _ = pair_ids(pd.Series([str(message_id)], dtype="string"), named["message_id"])
+    rows = set(named.index[owner >= 0])
+    mentions = log.noted[log.noted["note"].str.contains(re.escape(str(message_id).strip()),
+                                                        case=False, regex=True)]
+    rows |= set(mentions.index)
+    # the requests and answers around them: submit_sm of a resp, deliver_sm_resp of a receipt
+    pdus = d[d["is_pdu"]]
+    by_key = {(ses, seq, cmd): i for i, ses, seq, cmd in
+              zip(pdus.index, pdus["session"], pdus["sequence"], pdus["command"], strict=True)}
+    for i in list(rows):
+        cmd, ses, seq = d.at[i, "command"], d.at[i, "session"], d.at[i, "sequence"]
+        if math.isnan(seq):
+            continue
+        partner = (cmd[:-5] if cmd.endswith("_resp") else cmd + "_resp")
+        j = by_key.get((ses, seq, partner))
+        if j is not None:
+            rows.add(j)
+    picked = d.loc[sorted(rows, key=lambda i: (d.at[i, "t"], d.at[i, "source_file"], d.at[i, "line"]))] \
+        if rows else d.iloc[:0]
+    table = pd.DataFrame({
+        "time": [_clock(t) for t in picked["t"]],
+        "where": [log.example(i).where for i in picked.index],
+        "who": ["" if not c else "ESME->SMSC" if e else "SMSC->ESME"
+                for c, e in zip(picked["command"], picked["from_esme"], strict=True)],
+        "what": [_describe(row, with_time=False) for _, row in picked.iterrows()],
+    })
+    return Story(str(message_id), table, _verdict(picked))
+
+
+def _verdict(rows: pd.DataFrame) -> str:
+    if not len(rows):
+        return "not in these logs"
+    cmd = rows["command"]
+    receipts = rows[cmd.isin(("deliver_sm", "data_sm")) & (rows["receipt_stat"] != "")]
+    final = receipts[~receipts["receipt_stat"].isin(_INTERMEDIATE)]
+    resp = rows[cmd.isin(("submit_sm_resp", "data_sm_resp"))]
+    refused = resp[resp["command_status"].fillna(0) != 0]
+    if len(refused) and not len(final):
+        return f"refused by the SMSC: {status_name(int(refused['command_status'].iloc[-1]))}"
+    if len(final):
+        stat, err = final["receipt_stat"].iloc[-1], final["receipt_err"].iloc[-1]
+        copies = f" (the receipt came {len(final)} times)" if len(final) > 1 else ""
+        if stat in _FINAL_STATS_OK:
+            return "delivered: the receipt says DELIVRD" + copies
+        try:
+            meaning = explain_receipt_err(err).meaning if err else ""
+        except ValueError:
+            meaning = ""
+        return f"not delivered: the receipt says {stat} err:{err or '?'}" + (
+            f" ({meaning})" if meaning else "") + copies
+    if rows["note"].str.contains(r"not found|no pending|unknown|ignored", case=False).any():
+        return "a receipt came but was not matched to the message (see the lines above)"
+    if len(resp):
+        return "accepted by the SMSC; no final receipt in these logs"
+    return "sent; no answer from the SMSC in these logs"
 
 
 # --- command line -------------------------------------------------------------------------------
 
+#: Exit status of ``smppkit doctor``.
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
 
 def _build(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Read one or more logs (smppkit JSONL traces, smpplib debug logs, pcaps, Kannel "
-        "bearerbox/access logs) and explain why receipts go missing. Exit status: 0 when no "
-        "finding is an error or warning (or none reaches --fail-on), 1 when one does, 2 when a "
-        "log cannot be read."
+        "Read one or more logs of one setup (smppkit JSONL traces, smpplib debug logs, "
+        "pcaps, Kannel bearerbox/access logs) and explain why receipts go missing. "
+        "Exit status: 0 when no finding is above info (or none reaches --fail-on), 1 when "
+        "one is, 2 when the input cannot be read (nothing readable, a missing file)."
     )
     parser.add_argument("logs", nargs="+", metavar="LOG")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -1177,15 +1634,32 @@ def _build(parser: argparse.ArgumentParser) -> None:
                         help="diagnose each log on its own (default: all logs read together)")
     parser.add_argument("--fail-on", choices=("warning", "error", "never"), default="warning",
                         help="lowest severity that makes the exit status 1 (default: warning)")
+    parser.add_argument("--message", metavar="ID",
+                        help="tell one message's story instead (hex, decimal or Kannel's id)")
+    parser.add_argument("--tz", metavar="ZONE", default=None,
+                        help="zone of Kannel and smpplib log times (default: this machine's "
+                             "local time, which is what they write), e.g. UTC, Europe/Berlin")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
+        if args.message is not None:
+            told = story(args.logs[0] if len(args.logs) == 1 else args.logs, args.message, tz=args.tz)
+            print(json.dumps({"message_id": told.message_id, "verdict": told.verdict,
+                              "events": told.events.to_dict("records")}, indent=2,
+                             ensure_ascii=False) if args.json else told)
+            return EXIT_OK
         groups = [[p] for p in args.logs] if args.separate else [list(args.logs)]
-        reports = [(g, diagnose(g[0] if len(g) == 1 else g)) for g in groups]
-    except (OSError, ValueError) as exc:
-        print(f"smppkit doctor: {exc}", file=sys.stderr)
-        return 2
+        reports = [(g, diagnose(g[0] if len(g) == 1 else g, tz=args.tz)) for g in groups]
+    except Exception as exc:  # one line, never a traceback (unless --debug)
+        if args.debug:
+            raise
+        known = isinstance(exc, (OSError, ValueError))
+        print(f"smppkit doctor: {exc}" if known else
+              f"smppkit doctor: cannot read the input ({type(exc).__name__}: {exc}); "
+              "run with --debug for the traceback", file=sys.stderr)
+        return EXIT_UNREADABLE
     if args.json:
         data = [dict(logs=g, **r.to_dict()) for g, r in reports]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False))
@@ -1194,9 +1668,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"== {', '.join(g)}\n{r}\n")
     levels = {"warning": ("error", "warning"), "error": ("error",), "never": ()}[args.fail_on]
     failed = any(f.severity in levels for _, r in reports for f in r.findings)
-    return 1 if failed else 0
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def register_cli(register: Callable[..., None]) -> None:
-    """Add ``smppkit doctor LOG... [--json]`` (see `smppkit.cli.register`)."""
+    """Add ``smppkit doctor LOG... [--json] [--message ID] [--tz ZONE]`` (`smppkit.cli.register`)."""
     register("doctor", "explain why delivery receipts go missing in a log", _build, _run)

@@ -17,13 +17,13 @@ read one by one with `json.loads`, which says what is wrong with each.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
-import sys
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +34,13 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from smppkit.diagnose.arrow import TO_PANDAS_TYPES, strings_from_codes
+from smppkit.diagnose.progress import NoBar as _NoBar  # noqa: F401  (tests stub bars with it)
+from smppkit.diagnose.progress import bar, total_bytes, wanted
 from smppkit.protocol.codec import decode
 from smppkit.protocol.constants import status_name
 from smppkit.protocol.errors import RemoteProtocolError
 from smppkit.sms.ids import plain_ids
+from smppkit.sms.receipts import message_id_key as receipts_message_id_key
 from smppkit.trace import TRACE_FIELDS, pdu_event
 
 __all__ = [
@@ -72,7 +75,7 @@ SCHEMA: dict[str, str] = {
     "line": _INT,
 }
 
-FORMATS = ("trace", "smpplib", "pcap", "pcap-raw")
+FORMATS = ("trace", "smpplib", "pcap", "pcap-raw", "pcapng")
 _REQUIRED = ("time", "direction", "command")
 
 
@@ -93,19 +96,25 @@ def read(
     progress: bool | None = None,
     *,
     ports: Sequence[int] = (2775,),
-    tz: str = "UTC",
+    tz: str = "local",
 ) -> pd.DataFrame:
     """Read one or more logs into one event table.
 
     Args:
         path_or_paths: a path or an iterable of paths; events keep file then line order.
         format: "auto" (see `sniff`), "trace" (smppkit JSONL), "smpplib" (python-smpplib
-            DEBUG logging), "pcap" (tshark's SMPP dissector) or "pcap-raw" (pure Python,
-            classic pcap only).
-        progress: show a tqdm bar; None means only when stderr is a terminal.
+            DEBUG logging, or any application log whose lines start with a date and time:
+            PDU hex dumps are decoded, every other line is kept as a note), "pcap" (tshark's
+            SMPP dissector), "pcap-raw" (pure Python, classic pcap: TCP reassembled by
+            sequence number, retransmissions de-duplicated, a capture cut short read up to
+            the cut) or "pcapng" (converted to classic pcap by tshark, then read as
+            "pcap-raw").
+        progress: show a tqdm bar; None: for about a second of reading or more, in a
+            terminal or a notebook (`smppkit.diagnose.progress.wanted`).
         ports: TCP ports to decode as SMPP in captures. tshark gets ``-d tcp.port==N,smpp``
             for each; "pcap-raw" also keeps any other TCP stream that starts like SMPP.
-        tz: time zone of log timestamps written without one (smpplib's asctime).
+        tz: time zone of log timestamps written without one (smpplib's asctime): a zone
+            name, "UTC", or "local" (this machine's zone, which is what logging writes).
 
     Returns:
         A DataFrame with the columns and dtypes of `SCHEMA`, then any unknown trace keys
@@ -121,10 +130,11 @@ def read(
         paths = [os.fspath(path_or_paths)]
     else:
         paths = [os.fspath(p) for p in path_or_paths]
-    show = sys.stderr.isatty() if progress is None else progress
-    frames, bad = [], []
+    show = wanted(progress, total_bytes(paths))
+    frames, bad, formats = [], [], []
     for path in paths:
         fmt = sniff(path) if format == "auto" else format
+        formats.append(fmt)
         if fmt == "trace":
             df, b = _read_trace(path, show)
         elif fmt == "smpplib":
@@ -133,12 +143,15 @@ def read(
             df, b = _read_pcap_tshark(path, ports)
         elif fmt == "pcap-raw":
             df, b = _read_pcap_raw(path, ports, show)
+        elif fmt == "pcapng":
+            df, b = _read_pcapng(path, ports, show)
         else:
             raise ValueError(f"unknown format {fmt!r}; expected 'auto' or one of {FORMATS}")
         frames.append(df)
         bad += b
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     df.attrs["bad_lines"] = bad
+    df.attrs["format"] = ",".join(dict.fromkeys(formats))
     if bad:
         file, line, reason = bad[0]
         warnings.warn(
@@ -160,13 +173,15 @@ def sniff(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as f:
         head = f.read(4096)
     if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
-        return "pcap" if shutil.which("tshark") else "pcap-raw"
+        return "pcap-raw"
     if head[:4] == b"\x0a\x0d\x0d\x0a":
-        return "pcap"
+        return "pcapng"
+    if b"\0" in head:
+        raise ValueError(f"{path}: binary data that is not a capture (pcap or pcapng)")
     text = head.decode("utf-8", "replace")
     if text.lstrip().startswith("{"):
         return "trace"
-    if _SMPPLIB_RE.search(text) or "smpp.Client" in text:
+    if _SMPPLIB_RE.search(text) or "smpp.Client" in text or _ASCTIME_RE.match(text.lstrip()):
         return "smpplib"
     ext = os.path.splitext(path)[1].lower()
     if ext in (".jsonl", ".ndjson", ".json"):
@@ -207,44 +222,27 @@ def _columns_of(events: list[dict[str, Any]]) -> list[str]:
 # --- normalisation ------------------------------------------------------------------------
 
 
-def _local_id_key(message_id: str) -> str:
-    return message_id.strip().lower()
-
-
-def _id_key_function() -> Callable[[str], Any]:
-    try:
-        from smppkit import receipts  # type: ignore[attr-defined]
-
-        return receipts.message_id_key  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        return _local_id_key
-
-
 def message_id_key(message_id: str) -> str:
-    """The ``id_key`` of a message id: `smppkit.receipts.message_id_key` when that exists,
-    else the id stripped and lower-cased. Hex/decimal forms are matched by
-    `smppkit.analysis.receipt_latency`, not here."""
-    return str(_id_key_function()(message_id))
+    """The ``id_key`` of a message id (`smppkit.sms.receipts.message_id_key`). Hex/decimal
+    forms are paired by `smppkit.diagnose.pairing`, not here."""
+    return str(receipts_message_id_key(message_id))
 
 
 def _id_keys(ids: pd.Series) -> pd.Series:
     """`message_id_key` of each id (NA stays NA), as a "string" Series.
 
-    With `smppkit.receipts.message_id_key`, plain hex/decimal ids are read at once by
-    `smppkit._ids.plain_ids` (the same numbers that function gives: all-digit ids as
-    decimal, others as hex); every other id goes through the function itself, once per
-    distinct id.
+    Plain hex/decimal ids are read at once by `smppkit.sms.ids.plain_ids` (the same numbers
+    `smppkit.sms.receipts.message_id_key` gives: all-digit ids as decimal, others as hex);
+    every other id goes through that function, once per distinct id.
     """
-    keyf = _id_key_function()
+    keyf = receipts_message_id_key
     arr = pa.chunked_array(pa.array(ids.astype(_STR), type=pa.large_string())).combine_chunks()
     rest = arr.is_valid().to_numpy(zero_copy_only=False)
-    keys = pa.nulls(len(arr), pa.string())
-    if getattr(keyf, "__module__", None) == "smppkit.receipts":
-        r = plain_ids(arr)
-        plain = r.dec_ok | r.hex_ok  # a hex_ok id of digits only is dec_ok too
-        numbers = pa.array(np.where(r.dec_ok, r.dec_value, r.hex_value), mask=~plain)
-        keys = pc.cast(numbers, pa.string())
-        rest &= ~plain
+    r = plain_ids(arr)  # plain hex/decimal ids at once, the numbers message_id_key gives
+    plain = r.dec_ok | r.hex_ok  # a hex_ok id of digits only is dec_ok too
+    numbers = pa.array(np.where(r.dec_ok, r.dec_value, r.hex_value), mask=~plain)
+    keys = pc.cast(numbers, pa.string())
+    rest &= ~plain
     if rest.any():
         where = np.flatnonzero(rest)
         codes, uniques = pd.factorize(np.asarray(arr.take(where).to_pylist(), dtype=object))
@@ -302,27 +300,8 @@ def _values(v: Any) -> Any:
     return v.array if isinstance(v, pd.Series) else v
 
 
-class _NoBar:
-    """Stands in for a hidden tqdm bar (a tqdm, even disabled, starts tqdm's monitor
-    thread, which then outlives it)."""
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, n: int = 1) -> None:
-        return None
-
-
 def _show(total: int, desc: str, show: bool):  # type: ignore[no-untyped-def]
-    if not show:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, disable=not show,
-                leave=False)
+    return bar(total, desc, show)
 
 
 # --- smppkit JSONL trace ------------------------------------------------------------------
@@ -435,6 +414,9 @@ def _arrow_table(block: bytes | memoryview, nlines: int) -> tuple[pa.Table, np.n
                 return None
         if any(table.column(k).null_count for k in _REQUIRED):
             return None
+        times = table.column("time").to_numpy()
+        if not (np.abs(times) < 9.2e9).all():  # inf (1e400), NaN or beyond any clock
+            return None
         if np.frombuffer(block, dtype=np.uint8).max(initial=0) >= 0x80:
             table.validate(full=True)  # checks that strings are UTF-8
     except (pa.ArrowException, ValueError):
@@ -481,6 +463,15 @@ def _check_event(obj: Any) -> str | None:
         v = obj.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             return f"{k} is not a number: {v!r}"
+    time = obj["time"]
+    if time is not None and not (isinstance(time, (int, float)) and abs(time) < 9.2e9):
+        return f"time is not a time in seconds since the epoch: {time!r}"
+    for k in _NUMERIC_FIELDS:  # header and body fields are integers (SMPP v3.4 §3.1)
+        v = obj.get(k)
+        if v is not None and not (float(v).is_integer() and 0 <= v < 2**63):
+            return f"{k} is not a whole number in range: {v!r}"
+        if isinstance(v, float):
+            obj[k] = int(v)
     return None
 
 
@@ -495,16 +486,66 @@ _ASCTIME_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:[,.](\d{
 _LOGGER_RE = re.compile(r"\bsmpp\.Client\.[\w.]+")
 
 
+#: smpplib/client.py connect(): ``self.logger.info('Connecting to %s:%s...', host, port)``
+_CONNECT_RE = re.compile(r"Connecting to (\S+?):(\d+)")
+#: smpplib's own chatter around each PDU ("Sending submit_sm PDU", "Read deliver_sm PDU",
+#: "Waiting for PDU...", "Socket timeout, listening again"): the hex lines say it all
+_SMPPLIB_CHATTER = re.compile(r"(?:Sending|Read) \w+ PDU$|Waiting for PDU\.\.\.$|Socket timeout, "
+                              r"listening again$|Receiver mode$")
+
+
+def _log_time(text: str, tz: str) -> float:
+    """The time of a log line that starts with a date and time (NaN if none or impossible)."""
+    t = _ASCTIME_RE.match(text)
+    if not t:
+        return float("nan")
+    try:
+        stamp = datetime.fromisoformat(f"{t.group(1)}T{t.group(2)}")
+    except ValueError:
+        return float("nan")
+    if t.group(3):
+        stamp = stamp.replace(microsecond=int(t.group(3).ljust(6, "0")))
+    if tz.lower() == "local":
+        return stamp.timestamp()
+    if tz.upper() == "UTC":
+        return stamp.replace(tzinfo=UTC).timestamp()
+    return pd.Timestamp(stamp).tz_localize(tz).timestamp()
+
+
 def _read_smpplib(path: str, show: bool, tz: str) -> tuple[pd.DataFrame, list]:
+    """smpplib DEBUG logging, or any application log: each PDU hex dump is one event,
+    every other line of the application one note event. The instance of a client's PDUs is
+    the SMSC address it logged on connecting ("Connecting to host:port...")."""
     events, lines, bad = [], [], []
-    zone = UTC if tz.upper() == "UTC" else None
+    instances: dict[str, str] = {}  # logger name -> "host:port"
+    last = ""  # the instance of the last connect, for the application's own lines
     with open(path, encoding="utf-8", errors="replace") as f, _show(
         os.path.getsize(path), os.path.basename(path), show
     ) as bar:
         for number, text in enumerate(f, 1):
             bar.update(len(text))
+            text = text.rstrip("\n")
+            if not text.strip():
+                continue
+            logger = _LOGGER_RE.search(text)
+            name = logger.group(0) if logger else ""
+            when = _log_time(text, tz)
             m = _SMPPLIB_RE.search(text)
             if m is None:
+                c = _CONNECT_RE.search(text)
+                if c:
+                    instances[name] = last = f"{c.group(1)}:{c.group(2)}"
+                if _SMPPLIB_CHATTER.search(text):
+                    continue
+                if math.isnan(when) and _ASCTIME_RE.match(text):
+                    bad.append((path, number, f"impossible time: {text[:80]}"))
+                    continue
+                body = text[_ASCTIME_RE.match(text).end():].strip() if _ASCTIME_RE.match(text) else text
+                events.append({"time": when, "system": "smpplib" if name else "app",
+                               "instance": instances.get(name, last), "session": name,
+                               "direction": "", "command": "",
+                               "note": body})
+                lines.append(number)
                 continue
             hexa = m.group(2) if m.group(2) is not None else m.group(3)
             raw = bytes.fromhex(hexa) if len(hexa) % 2 == 0 else None
@@ -516,20 +557,13 @@ def _read_smpplib(path: str, show: bool, tz: str) -> tuple[pd.DataFrame, list]:
             except RemoteProtocolError as exc:
                 bad.append((path, number, f"undecodable PDU: {exc}"))
                 continue
-            when = float("nan")
-            t = _ASCTIME_RE.match(text)
-            if t:
-                stamp = datetime.fromisoformat(f"{t.group(1)}T{t.group(2)}")
-                if t.group(3):
-                    stamp = stamp.replace(microsecond=int(t.group(3).ljust(6, "0")))
-                if zone is not None:
-                    when = stamp.replace(tzinfo=zone).timestamp()
-                else:
-                    when = pd.Timestamp(stamp).tz_localize(tz).timestamp()
-            logger = _LOGGER_RE.search(text)
+            if math.isnan(when) and _ASCTIME_RE.match(text):
+                bad.append((path, number, f"impossible time: {text[:40]}"))
+                continue
             events.append(pdu_event(
                 pdu, time=when, direction="out" if m.group(1) == ">>" else "in",
-                system="smpplib", session=logger.group(0) if logger else "", raw=raw,
+                system="smpplib", session=name, instance=instances.get(name, ""),
+                peer=instances.get(name, ""), raw=raw,
             ))
             lines.append(number)
     df = pd.DataFrame.from_records(events, columns=list(TRACE_FIELDS))
@@ -561,7 +595,8 @@ def _capture_event(raw: bytes, time: float, src: tuple[str, int], dst: tuple[str
     client, server = _endpoints(src, dst, ports)
     return pdu_event(
         decode(raw), time=time, direction="out" if src == client else "in", system="pcap",
-        session=f"{_host(client)}-{_host(server)}", peer=_host(server), raw=raw,
+        instance=_host(server), session=f"{_host(client)}-{_host(server)}", peer=_host(server),
+        raw=raw,
     )
 
 
@@ -573,8 +608,9 @@ def _read_pcap_raw(path: str, ports: Sequence[int], show: bool) -> tuple[pd.Data
     framers: dict[tuple, Framer | None] = {}
     undecided: dict[tuple, bytes] = {}
     events, lines, bad = [], [], []
+    problems: list[tuple[int, str]] = []
     with _show(os.path.getsize(path), os.path.basename(path), show) as bar:
-        for chunk in read_tcp_streams(path):
+        for chunk in read_tcp_streams(path, problems):
             bar.update(len(chunk.data))
             key = (chunk.src, chunk.dst)
             framer = framers.get(key, False)
@@ -606,9 +642,32 @@ def _read_pcap_raw(path: str, ports: Sequence[int], show: bool) -> tuple[pd.Data
             except RemoteProtocolError as exc:
                 bad.append((path, chunk.frame, f"stream cannot be framed: {exc}"))
                 framers[key] = None
+    bad += [(path, frame, reason) for frame, reason in problems]
     df = pd.DataFrame.from_records(events, columns=list(TRACE_FIELDS))
     df["line"] = lines
     return _finish(df, path), bad
+
+
+def _read_pcapng(path: str, ports: Sequence[int], show: bool) -> tuple[pd.DataFrame, list]:
+    """pcapng: tshark rewrites it as classic pcap, which `_read_pcap_raw` reads."""
+    import tempfile
+
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        raise TsharkNotFound("reading pcapng needs tshark on PATH (apt install tshark), or "
+                             "convert the file first: editcap -F pcap in.pcapng out.pcap")
+    with tempfile.TemporaryDirectory() as tmp:
+        classic = os.path.join(tmp, "capture.pcap")
+        proc = subprocess.run([tshark, "-r", path, "-F", "pcap", "-w", classic],
+                              capture_output=True, text=True, check=False)
+        if not os.path.exists(classic):
+            raise ValueError(f"{path}: tshark cannot read it: "
+                             f"{(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        df, bad = _read_pcap_raw(classic, ports, show)
+    if proc.returncode != 0:  # e.g. "cut short in the middle of a packet": read to the cut
+        bad.append((path, 0, (proc.stderr.strip().splitlines() or ["tshark failed"])[-1]))
+    df["source_file"] = pd.array([path] * len(df), dtype="string")
+    return df, [(path, n, reason) for _, n, reason in bad]
 
 
 def _read_pcap_tshark(path: str, ports: Sequence[int]) -> tuple[pd.DataFrame, list]:
@@ -616,15 +675,25 @@ def _read_pcap_tshark(path: str, ports: Sequence[int]) -> tuple[pd.DataFrame, li
     if tshark is None:
         raise TsharkNotFound("tshark not found on PATH: install it (apt install tshark) or "
                              "use format='pcap-raw' for classic pcap files")
+    # without sequence analysis tshark dissects retransmitted segments too (with it, a PDU
+    # whose first copy is not in the capture would be lost); the copies are dropped below
     cmd = [tshark, "-r", path, "-n", "-T", "json", "-x", "--no-duplicate-keys",
+           "-o", "tcp.analyze_sequence_numbers:FALSE",
            "-j", "frame ip ipv6 tcp smpp", "-Y", "smpp"]
     for port in ports:
         cmd[1:1] = ["-d", f"tcp.port=={int(port)},smpp"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"tshark failed on {path}: {proc.stderr.strip().splitlines()[-1:]}")
-    packets = json.loads(proc.stdout or "[]")
     events, lines, bad = [], [], []
+    try:
+        packets = json.loads(proc.stdout or "[]")
+    except ValueError:
+        packets = []
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["tshark failed"])[-1]
+        if not packets and "cut short" not in reason:
+            raise ValueError(f"{path}: tshark cannot read it: {reason}")
+        bad.append((path, 0, reason))
+    seen: set[tuple[str, bytes]] = set()  # (connection direction, PDU bytes)
     for packet in packets:
         layers = packet["_source"]["layers"]
         frame = layers["frame"]
@@ -641,7 +710,12 @@ def _read_pcap_tshark(path: str, ports: Sequence[int]) -> tuple[pd.DataFrame, li
             raws = [raws]
         for item in raws:
             try:
-                events.append(_capture_event(bytes.fromhex(item[0]), time, src, dst, ports))
+                raw = bytes.fromhex(item[0])
+                copy = (f"{src}-{dst}", raw)  # a retransmission carries the same bytes
+                if copy in seen:
+                    continue
+                seen.add(copy)
+                events.append(_capture_event(raw, time, src, dst, ports))
                 lines.append(number)
             except (RemoteProtocolError, ValueError) as exc:
                 bad.append((path, number, f"undecodable PDU: {exc}"))

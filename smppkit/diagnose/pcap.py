@@ -12,6 +12,7 @@ number, dropping retransmitted bytes. pcapng is left to tshark (`logs.read(forma
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -132,8 +133,13 @@ def write_pcap(path: str, flows: Iterable[Flow], *, linktype: str = "ethernet",
 # --- reading ---------------------------------------------------------------------------
 
 
-def iter_packets(path: str) -> Iterator[tuple[float, int, bytes]]:
+def iter_packets(path: str, problems: list[tuple[int, str]] | None = None
+                 ) -> Iterator[tuple[float, int, bytes]]:
     """(time, linktype, frame) for each record of a classic pcap file.
+
+    A capture cut short (the last record incomplete, as when dumpcap is killed or a file is
+    copied while written) is read up to the cut; ``(record number, what)`` is then appended
+    to `problems`.
 
     Raises:
         ValueError: not a classic pcap file (pcapng is named as such).
@@ -153,14 +159,20 @@ def iter_packets(path: str) -> Iterator[tuple[float, int, bytes]]:
         endian, scale = formats[magic]
         linktype = struct.unpack(endian + "I", header[20:24])[0] & 0x0FFFFFFF
         rec = struct.Struct(endian + "IIII")
-        while True:
+        for number in itertools.count(1):
             head = f.read(16)
             if len(head) < 16:
+                if head and problems is not None:
+                    problems.append((number, f"capture cut short: record {number} has {len(head)} "
+                                             "of 16 header bytes; read up to the cut"))
                 return
             sec, frac, incl, _ = rec.unpack(head)
             frame = f.read(incl)
             if len(frame) < incl:
-                return  # truncated last record (capture cut off)
+                if problems is not None:
+                    problems.append((number, f"capture cut short: record {number} has {len(frame)} "
+                                             f"of {incl} bytes; read up to the cut"))
+                return
             yield sec + frac * scale, linktype, frame
 
 
@@ -223,17 +235,19 @@ class StreamChunk:
     frame: int = 0
 
 
-def read_tcp_streams(path: str) -> Iterator[StreamChunk]:
+def read_tcp_streams(path: str, problems: list[tuple[int, str]] | None = None
+                     ) -> Iterator[StreamChunk]:
     """Reassembled TCP payload, direction by direction, in capture order.
 
     Each direction is cut at its initial sequence number (from the SYN, else the first
     segment seen). Segments are delivered in sequence order as soon as they are contiguous;
     retransmitted bytes are dropped; out-of-order segments are held back until the hole is
     filled, or delivered with `gap` set when the direction ends with the hole still open.
+    A capture cut short is read up to the cut and said in `problems` (see `iter_packets`).
     """
     next_seq: dict[tuple, int] = {}
     pending: dict[tuple, dict[int, tuple[float, bytes, int]]] = {}
-    for number, (time, linktype, frame) in enumerate(iter_packets(path), 1):
+    for number, (time, linktype, frame) in enumerate(iter_packets(path, problems), 1):
         ip = _ip_payload(linktype, frame)
         seg = _tcp(ip) if ip is not None else None
         if seg is None:

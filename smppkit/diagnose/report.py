@@ -67,7 +67,7 @@ def _event_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tables(df: pd.DataFrame) -> dict[str, Callable[[], pd.DataFrame]]:
-    a = importlib.import_module("smppkit.analysis")
+    a = importlib.import_module("smppkit.diagnose.analysis")
     return {
         "throughput": lambda: a.throughput(df, freq="1s"),
         "submit_latency": lambda: a.latency_percentiles(a.response_latency(df)),
@@ -80,8 +80,8 @@ def _tables(df: pd.DataFrame) -> dict[str, Callable[[], pd.DataFrame]]:
 
 
 def _plots(df: pd.DataFrame) -> dict[str, Callable[[Any], Any]]:
-    p = importlib.import_module("smppkit.plots")
-    a = importlib.import_module("smppkit.analysis")
+    p = importlib.import_module("smppkit.diagnose.plots")
+    a = importlib.import_module("smppkit.diagnose.analysis")
     return {
         "throughput": lambda ax: p.plot_throughput(df, ax=ax),
         "submit_latency": lambda ax: p.plot_latency(a.response_latency(df), ax=ax),
@@ -116,11 +116,7 @@ def analyze(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     counts = _event_counts(df)
     result.tables["events"] = out / "events.csv"
     counts.to_csv(result.tables["events"], index=False)
-    try:
-        makers = _tables(df)
-    except ImportError as exc:
-        makers = {}
-        result.skipped["analysis tables"] = f"smppkit.analysis unavailable: {exc}"
+    makers = _tables(df)
     frames: dict[str, pd.DataFrame] = {"events": counts}
     for name, make in makers.items():
         try:
@@ -133,16 +129,12 @@ def analyze(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         frames[name] = table
         result.tables[name] = out / f"{name}.csv"
         table.to_csv(result.tables[name], index=not isinstance(table.index, pd.RangeIndex))
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
 
-        plotters = _plots(df)
-    except ImportError as exc:
-        plotters = {}
-        result.skipped["plots"] = f"plotting unavailable: {exc}"
+    plotters = _plots(df)
     for name, draw in plotters.items():
         fig, ax = plt.subplots(figsize=(8, 4))
         try:

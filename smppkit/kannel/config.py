@@ -3,7 +3,7 @@
 The source document tells users to run Kannel (1.4.3 or later) with the provider's
 ``kannel.conf``, replace ``$nexmo_user``/``$nexmo_password``, open the allow-ip lists for
 remote hosts and send a test message with ``sendsms ... &dlr-mask=17``
-(`shared/reference/seed-summary.md`). The provider's file itself was not found
+(`docs/source-document.md`). The provider's file itself was not found
 (smpp-facts §1.11), so this module writes one from the Kannel userguide (§2) and from what
 Debian's Kannel 1.4.5 was *seen* to do against the simulator (§5 and the module tests):
 
@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smppkit.findings import Finding
+from smppkit.kannel.logs import LOG_PREFIX
 from smppkit.sms.meanings import DLR_MASK_BITS, explain_dlr_mask
 
 __all__ = [
@@ -115,9 +117,6 @@ DLR_URL_FIELDS: dict[str, str] = {
 }
 
 _LOCAL = ("127.0.0.1",)
-
-#: "2026-11-27 14:12:27 [16800] [6] " -- the start of every Kannel log line.
-_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[\d+\] \[\d+\] ")
 
 
 # -- generating -----------------------------------------------------------------------------
@@ -432,17 +431,9 @@ def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = T
 # -- checking -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One pitfall in a kannel.conf."""
-
-    severity: str  # "error" (receipts or messages are lost), "warning", "info"
-    problem: str
-    evidence: str  # the line(s) that show it, as "line N: key = value"
-    fix: str
-
-    def __str__(self) -> str:
-        return f"[{self.severity}] {self.problem}\n  evidence: {self.evidence}\n  fix: {self.fix}"
+def _finding(severity: str, problem: str, evidence: str, fix: str) -> Finding:
+    """A config pitfall as a `smppkit.findings.Finding` (evidence: the line(s) that show it)."""
+    return Finding(severity, "kannel-config", problem, fix=fix, details=(evidence,))
 
 
 def _ev(group: Mapping[str, Any], key: str) -> str:
@@ -523,7 +514,7 @@ def check_config(
         if id_format == "string":
             continue
         if raw is None:
-            found.append(Finding(
+            found.append(_finding(
                 "error",
                 f"{name}: msg-id-type is unset, so Kannel compares the submit_sm_resp id and the "
                 f"receipt id as strings; with {id_format} ids they never match and every receipt "
@@ -537,7 +528,7 @@ def check_config(
         except ValueError:
             value = -1
         if value != want:
-            found.append(Finding(
+            found.append(_finding(
                 "error",
                 f"{name}: msg-id-type {raw} does not fit {id_format} ids (resp "
                 f"{'hex' if want & 1 else 'decimal'}, receipt {'hex' if want & 2 else 'decimal'}), "
@@ -556,7 +547,7 @@ def check_config(
     for account, links in accounts.items():
         ids = {g.get("smsc-id", "") for g in links}
         if len(links) > 1 and len(ids) > 1:
-            found.append(Finding(
+            found.append(_finding(
                 "error",
                 f"account {account or '?'} is bound over {len(links)} links with different smsc-ids "
                 f"({', '.join(sorted(ids))}): a receipt that comes back over the other link is looked "
@@ -569,7 +560,7 @@ def check_config(
     # 2. dlr-mask without bit 2 -- smpp-facts §2.3
     def mask_finding(mask: int, evidence: str) -> None:
         if mask & 1 and not mask & 2:
-            found.append(Finding(
+            found.append(_finding(
                 "warning",
                 f"dlr-mask {mask} asks for receipts but drops the failures: Kannel requests "
                 "registered_delivery=1, then ignores UNDELIV/EXPIRED/REJECTD receipts "
@@ -597,7 +588,7 @@ def check_config(
             allow, deny = g.get(f"{prefix}-allow-ip"), g.get(f"{prefix}-deny-ip")
             for host in remote:
                 if not _ip_allowed(allow, deny, host):
-                    found.append(Finding(
+                    found.append(_finding(
                         "error",
                         f"{what} refuses {host}: {prefix}-deny-ip matches it and {prefix}-allow-ip does not",
                         "; ".join(_ev(g, k) for k in (f"{prefix}-allow-ip", f"{prefix}-deny-ip")),
@@ -611,7 +602,7 @@ def check_config(
                 if deny and allow is not None and all(
                     p.strip() in _LOCALHOSTS for p in allow.split(";") if p.strip()
                 ):
-                    found.append(Finding(
+                    found.append(_finding(
                         "error",
                         f"smsbox connects to a remote bearerbox ({host}), but box-allow-ip lets only "
                         "localhost in: the remote smsbox is refused",
@@ -624,7 +615,7 @@ def check_config(
         for g in by_kind.get("sendsms-user", []):
             raw = g.get("max-messages")
             if raw is None or raw.strip() == "1":
-                found.append(Finding(
+                found.append(_finding(
                     "warning",
                     f"sendsms-user {g.get('username', '?')}: max-messages is "
                     f"{'missing (default 1)' if raw is None else '1'}, so a text over 160 characters "
@@ -635,7 +626,7 @@ def check_config(
             elif raw.strip().isdigit() and int(raw) > 1 and g.get("concatenation", "").lower() not in (
                 "true", "yes", "1", "on",
             ):
-                found.append(Finding(
+                found.append(_finding(
                     "warning",
                     f"sendsms-user {g.get('username', '?')}: parts are sent without a UDH "
                     "(concatenation not true), so the phone shows them as separate messages",
@@ -649,7 +640,7 @@ def check_config(
         raw = g.get("throughput")
         name = g.get("smsc-id", f"smsc at line {g['__line__']}")
         if raw is None:
-            found.append(Finding(
+            found.append(_finding(
                 "warning",
                 f"{name}: no throughput, so Kannel submits as fast as the window allows and the "
                 f"SMSC answers ESME_RTHROTTLED (0x58) above {account_throughput:g}/s",
@@ -667,7 +658,7 @@ def check_config(
         total = sum(rate for _, rate in links)
         if total > account_throughput:
             names = ", ".join(g.get("smsc-id", "?") for g, _ in links)
-            found.append(Finding(
+            found.append(_finding(
                 "error",
                 f"throughput {total:g}/s for account {account or '?'} ({names}) is above the "
                 f"account's {account_throughput:g}/s: the SMSC answers ESME_RTHROTTLED (0x58), "
@@ -1252,7 +1243,7 @@ class KannelLab:
         lines = []
         for line in self.log_text(which).splitlines():
             if not needles or any(n in line for n in needles):
-                lines.append(_LOG_PREFIX.sub("", line))
+                lines.append(LOG_PREFIX.sub("", line))
         return lines
 
     def wait_for_log(self, *needles: str, n: int = 1, timeout: float = 10.0,
@@ -1419,8 +1410,8 @@ def _cli_check(args: Any) -> int:
         Path(args.file), args.account_throughput, id_format=args.id_format,
         remote_hosts=args.remote_host, urls=args.url, long_texts=not args.no_long_texts,
     )
-    for finding in findings:
-        print(finding)
+    for f in findings:  # a config pitfall: its line(s) are the evidence
+        print(f"[{f.severity}] {f.problem}\n  evidence: {f.evidence}\n  fix: {f.fix}")
     counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
     summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
     print(f"{args.file}: {summary or 'no findings'}")

@@ -35,10 +35,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import status_name
+from smppkit.protocol.errors import LocalProtocolError
+from smppkit.protocol.pdus import PDU_CLASSES
+from smppkit.sms.receipts import is_receipt
+from smppkit.sms.udh import concat_of
 from smppkit.trace import TRACE_FIELDS
 
-__all__ = ["BadLines", "read_access_log", "read_bearerbox_log", "read_kannel_logs"]
+__all__ = ["LOG_PREFIX", "BadLines", "is_kannel_line", "read_access_log", "read_bearerbox_log",
+           "read_kannel_log", "read_kannel_logs"]
 
 Event = dict[str, Any]
 
@@ -77,9 +83,32 @@ def _lines(source: str | os.PathLike[str] | Iterable[str]) -> list[str]:
     return [line.rstrip("\n") for line in source]
 
 
-def _time(stamp: str) -> float:
-    """Kannel writes local time without a zone (gwlib/log.c); read it as local time."""
-    return dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").timestamp()
+def _zone(tz: str | None) -> dt.tzinfo | None:
+    """The zone Kannel's stamps are read in: None (the default) is this machine's local time.
+
+    Raises:
+        ValueError: an unknown zone name.
+    """
+    if tz is None or tz.lower() == "local":
+        return None
+    if tz.upper() == "UTC":
+        return dt.UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {tz!r} (e.g. UTC, Europe/Berlin, local)") from exc
+
+
+def _time(stamp: str, zone: dt.tzinfo | None = None) -> float:
+    """Kannel writes time without a zone (gwlib/log.c), in the machine's local time.
+
+    Raises:
+        ValueError: a stamp that is no date (month 13, 25 o'clock).
+    """
+    when = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
+    return (when if zone is None else when.replace(tzinfo=zone)).timestamp()
 
 
 def _event(**fields: Any) -> Event:
@@ -104,10 +133,9 @@ def _receipt_fields(text: str) -> dict[str, str | None]:
 
 # -- bearerbox.log ----------------------------------------------------------------------------
 
-_BB_LINE = re.compile(
-    r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] \[(?P<thread>\d+)\] "
-    r"(?P<level>DEBUG|INFO|WARNING|ERROR|PANIC): (?P<msg>.*)$"
-)
+#: "2026-11-27 14:12:27 [16800] [6] " -- the start of every bearerbox/smsbox log line.
+LOG_PREFIX = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[(?P<pid>\d+)\] \[(?P<thread>\d+)\] ")
+_BB_LINE = re.compile(LOG_PREFIX.pattern + r"(?P<level>DEBUG|INFO|WARNING|ERROR|PANIC): (?P<msg>.*)$")
 _DUMP_HEADER = re.compile(r"^SMPP\[(?P<smsc>[^\]]*)\]:? (?P<what>(?:Sending|Got) [^:]*):$")
 _DUMP_START = re.compile(r"^SMPP PDU (?:0x)?[0-9a-fA-F]+ dump:$")
 _FIELD = re.compile(r"^  (?P<name>[a-z_0-9]+):(?: (?P<value>.*))?$")
@@ -206,7 +234,9 @@ _LINE_EVENTS: tuple[tuple[re.Pattern[str], Any], ...] = (
     (re.compile(r"^SMPP\[(?P<smsc>[^\]]*)\]: SMSC returned error code 0x(?P<code>[0-9a-fA-F]+) "
                 r"\((?P<text>[^)]*)\) in response to (?P<cmd>\w+) PDU\.?"), _smsc_error),
     (re.compile(r"^DLR\[\w+\]: created DLR message for URL <(?P<url>.*)>$"),
-     lambda m: dict(note="receipt matched a pending message: the dlr-url is called")),
+     lambda m: dict(note=(f"receipt matched a pending message: the dlr-url <{m['url']}> is called"
+                          if m["url"] else "receipt matched a pending message, but its dlr-url is "
+                          "empty (URL <>): the report goes nowhere"))),
     (re.compile(r"^DLR\[\w+\]: DLR not destroyed, still waiting for other delivery report"),
      lambda m: dict(note="non-final receipt reported; the pending DLR is kept for the final one")),
     (re.compile(r"^SMSC\[(?P<smsc>[^\]]*)\]: creating DLR message"),
@@ -226,14 +256,38 @@ _LINE_EVENTS: tuple[tuple[re.Pattern[str], Any], ...] = (
 _NOISE_LEVELS = ("DEBUG", "INFO")
 
 
-def _finish_dump(dump: dict[str, Any], ts: str, pid: str, thread: str, binds: dict[str, str]) -> Event:
+_PDU_BY_NAME = {cls.command_id.name: cls for cls in PDU_CLASSES.values()}
+
+
+def _octets(command: str, fields: dict[str, Any]) -> str | None:
+    """The PDU's bytes (hex) rebuilt from a dump's fields, when every body field is there."""
+    cls = _PDU_BY_NAME.get(command)
+    if cls is None:
+        return None
+    body: dict[str, Any] = {}
+    for name, _ in cls.body:
+        value = fields.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str) and name == "short_message":
+            value = value.encode("latin-1", "replace")
+        body[name] = value
+    try:
+        pdu = cls(command_status=fields.get("command_status") or 0,
+                  sequence_number=fields.get("sequence_number") or 0, **body)
+        return encode(pdu).hex()
+    except (LocalProtocolError, ValueError, TypeError):
+        return None
+
+
+def _finish_dump(dump: dict[str, Any], when: float, pid: str, thread: str, binds: dict[str, str]) -> Event:
     fields: dict[str, Any] = dump["fields"]
     smsc = dump.get("smsc") or ""
     session = f"{smsc}#{thread}" if smsc else f"kannel#{thread}"
     command = fields.get("type_name") or ""
     ev = _event(
-        time=_time(ts), instance=smsc, session=session, direction=dump.get("direction", ""),
-        command=command,
+        time=when, instance=smsc, session=session, direction=dump.get("direction", ""),
+        command=command, hex=_octets(command, fields),
     )
     for name, key in _INT_FIELDS.items():
         value = fields.get(name)
@@ -250,7 +304,7 @@ def _finish_dump(dump: dict[str, Any], ts: str, pid: str, thread: str, binds: di
     sm = fields.get("short_message")
     sm_bytes = sm if isinstance(sm, bytes) else (sm.encode("latin-1", "replace") if isinstance(sm, str) else b"")
     esm = ev["esm_class"] or 0
-    if command in ("deliver_sm", "data_sm") and esm & 0x3C in (0x04, 0x08, 0x20):
+    if command in ("deliver_sm", "data_sm") and is_receipt(esm):
         receipt = _receipt_fields(sm_bytes.decode("latin-1"))
         ev["message_id"] = fields.get("receipted_message_id") or receipt["id"]
         ev["receipt_stat"], ev["receipt_err"] = receipt["stat"], receipt["err"]
@@ -269,17 +323,8 @@ def _finish_dump(dump: dict[str, Any], ts: str, pid: str, thread: str, binds: di
 
 def _udh_concat(sm: bytes) -> tuple[int, int, int] | None:
     """(ref, total, seq) from a UDH concatenation IE 0x00 or 0x08 -- 3GPP TS 23.040 §9.2.3.24."""
-    udhl = sm[0]
-    pos, end = 1, min(1 + udhl, len(sm))
-    while pos + 2 <= end:
-        iei, iedl = sm[pos], sm[pos + 1]
-        data = sm[pos + 2 : pos + 2 + iedl]
-        if iei == 0x00 and len(data) == 3:
-            return data[0], data[1], data[2]
-        if iei == 0x08 and len(data) == 4:
-            return (data[0] << 8) | data[1], data[2], data[3]
-        pos += 2 + iedl
-    return None
+    concat = concat_of(sm)
+    return None if concat is None else (concat.reference, concat.total, concat.seq)
 
 
 def _value(raw: str | None) -> Any:
@@ -295,20 +340,27 @@ def _value(raw: str | None) -> Any:
     return raw
 
 
-def read_bearerbox_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[list[Event], BadLines]:
+def read_bearerbox_log(source: str | os.PathLike[str] | Iterable[str], *, tz: str | None = None,
+                       lines: list[int] | None = None) -> tuple[list[Event], BadLines]:
     """Read a bearerbox log file into trace events.
 
     Args:
         source: a path, the log's text, or an iterable of lines.
+        tz: the zone Kannel's stamps are in (a zone name, "UTC"); None: this machine's
+            local time, which is what Kannel writes.
+        lines: if given, the 1-based line number of each event is appended to it.
 
     Returns:
         ``(events, bad_lines)``: one event per SMPP PDU dump and per line that explains a
         receipt (DLR stored / looked up / not found / ignored because of the mask / dlr-url
         called) or a refusal (``SMSC returned error code 0x00000058``, requeue, resend
-        timer), plus WARNING/ERROR lines not otherwise known (note = the line). See
-        `BadLines` for the second item.
+        timer), plus WARNING/ERROR lines not otherwise known (note = the line). A PDU
+        dump's octets are rebuilt into ``hex``. See `BadLines` for the second item (a line
+        with an impossible time is one).
     """
+    zone = _zone(tz)
     events: list[Event] = []
+    numbers = lines if lines is not None else []
     bad = BadLines()
     dumps: dict[tuple[str, str], dict[str, Any]] = {}
     headers: dict[tuple[str, str], dict[str, str]] = {}
@@ -321,12 +373,18 @@ def read_bearerbox_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[
             bad.append((n, line))
             continue
         ts, pid, thread, level, msg = m["ts"], m["pid"], m["thread"], m["level"], m["msg"]
+        try:
+            when = _time(ts, zone)
+        except ValueError:
+            bad.append((n, f"impossible time {ts}: {line}"))
+            continue
         key = (pid, thread)
         dump = dumps.get(key)
         if dump is not None:
             if msg == "SMPP PDU dump ends.":
                 del dumps[key]
-                events.append(_finish_dump(dump, ts, pid, thread, binds))
+                events.append(_finish_dump(dump, when, pid, thread, binds))
+                numbers.append(dump["line"])
                 continue
             f = _FIELD.match(msg)
             if f:
@@ -351,14 +409,14 @@ def read_bearerbox_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[
             continue
         h = _DUMP_HEADER.match(msg)
         if h:
-            headers[key] = {"smsc": h["smsc"], "what": h["what"]}
+            headers[key] = {"smsc": h["smsc"], "what": h["what"], "line": n}
             continue
         if _DUMP_START.match(msg):
             header = headers.pop(key, {})
             what = header.get("what", "")
             direction = "out" if what.startswith("Sending") else "in" if what.startswith("Got") else ""
             dumps[key] = {"smsc": header.get("smsc", ""), "what": what, "direction": direction,
-                          "fields": {}, "last": None}
+                          "fields": {}, "last": None, "line": header.get("line", n)}
             continue
         for rx, build in _LINE_EVENTS:
             lm = rx.match(msg)
@@ -367,19 +425,21 @@ def read_bearerbox_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[
                 smsc = fields.get("instance") or ""
                 session = f"{smsc}#{thread}" if smsc else f"kannel#{thread}"
                 events.append(_event(
-                    time=_time(ts), session=session, bind=binds.get(session, ""),
+                    time=when, session=session, bind=binds.get(session, ""),
                     direction=fields.pop("direction", ""), command=fields.pop("command", ""),
                     **fields,
                 ))
+                numbers.append(n)
                 break
         else:
             if level in _NOISE_LEVELS:
                 bad.skip(msg)
             else:
                 events.append(_event(
-                    time=_time(ts), session=f"kannel#{thread}", direction="", command="",
+                    time=when, session=f"kannel#{thread}", direction="", command="",
                     note=f"{level}: {msg}",
                 ))
+                numbers.append(n)
     for key in dumps:  # a dump still open at the end of the file: the log was cut
         bad.append((0, f"unfinished PDU dump in thread {key[1]}"))
     return events, bad
@@ -424,18 +484,23 @@ def _access_tags(rest: str) -> dict[str, str] | None:
     return tags
 
 
-def read_access_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[list[Event], BadLines]:
+def read_access_log(source: str | os.PathLike[str] | Iterable[str], *, tz: str | None = None,
+                    lines: list[int] | None = None) -> tuple[list[Event], BadLines]:
     """Read Kannel's access.log (bearerbox ``access-log``) into trace events.
 
     ``Sent SMS`` is a submit_sm the SMSC accepted (``message_id`` = ``FID``, the SMSC's id;
     ``registered_delivery`` is not in the line, the dlr-mask is, in ``note``). ``Receive DLR``
     is a report passed on to the dlr-url: a receipt (command deliver_sm, with its stat and
     err) or an SMSC-level ``ACK/``/``NACK/`` (command submit_sm_resp). ``FAILED`` in front
-    means Kannel found no pending message for it.
+    means Kannel found no pending message for it. ``registered_delivery`` of a ``Sent SMS``
+    is read from its dlr-mask (the last ``flags`` field): Kannel asks for a receipt (1)
+    when the mask has bit 1 or 2, else not (0).
 
     Returns:
-        ``(events, bad_lines)`` as in `read_bearerbox_log`.
+        ``(events, bad_lines)`` as in `read_bearerbox_log` (`tz` and `lines` too).
     """
+    zone = _zone(tz)
+    numbers = lines if lines is not None else []
     events: list[Event] = []
     bad = BadLines()
     for n, line in enumerate(_lines(source), 1):
@@ -449,19 +514,26 @@ def read_access_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[lis
         if m is None or tags is None:
             bad.append((n, line))
             continue
+        try:
+            when = _time(m["ts"], zone)
+        except ValueError:
+            bad.append((n, f"impossible time {m['ts']}: {line}"))
+            continue
         failed = m["status"].strip()
         kind = m["kind"]
         flags = tags.get("flags", "").split(":")
         last_flag = flags[-1] if flags and flags[-1].lstrip("-").isdigit() else None
         text = tags.get("msg", "")
         ev = _event(
-            time=_time(m["ts"]), instance=tags.get("SMSC", ""), session="", direction="",
+            time=when, instance=tags.get("SMSC", ""), session="", direction="",
             message_id=tags.get("FID") or None, source_addr=tags.get("from"),
             destination_addr=tags.get("to"),
         )
         prefix = f"{failed} " if failed else ""
         if kind in ("Sent SMS", "Send SMS"):
             ev.update(command="submit_sm", direction="out")
+            if last_flag is not None:
+                ev["registered_delivery"] = 1 if int(last_flag) > 0 and int(last_flag) & 3 else 0
             ev["note"] = (f"{prefix}{kind}: submit_sm accepted by the SMSC, dlr-mask {last_flag}"
                           if not failed else f"{prefix}{kind}: the message was not sent")
         elif kind == "Receive SMS":
@@ -483,10 +555,28 @@ def read_access_log(source: str | os.PathLike[str] | Iterable[str]) -> tuple[lis
             else:
                 ev["note"] = f"{kind}: report type {_dlr_type(str(dtype or 0))} passed to the dlr-url: {text}"
         events.append(ev)
+        numbers.append(n)
     return events, bad
 
 
-def read_kannel_logs(*sources: str | os.PathLike[str]) -> tuple[list[Event], BadLines]:
+def is_kannel_line(line: str) -> bool:
+    """True for a line as bearerbox/smsbox or the access log write it."""
+    return bool(_BB_LINE.match(line) or _ACCESS_LINE.match(line) or _ACCESS_NOISE.match(line))
+
+
+def read_kannel_log(path: str | os.PathLike[str], *, tz: str | None = None
+                    ) -> tuple[list[Event], list[int], BadLines]:
+    """One bearerbox or access log (told apart by its first line): events, their line
+    numbers, bad lines."""
+    text = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    head = next((line for line in text if line.strip()), "")
+    reader = read_bearerbox_log if _BB_LINE.match(head) else read_access_log
+    numbers: list[int] = []
+    events, bad = reader(text, tz=tz, lines=numbers)
+    return events, numbers, bad
+
+
+def read_kannel_logs(*sources: str | os.PathLike[str], tz: str | None = None) -> tuple[list[Event], BadLines]:
     """Read bearerbox and access logs together, telling them apart by their first lines.
 
     Returns:
@@ -499,10 +589,7 @@ def read_kannel_logs(*sources: str | os.PathLike[str]) -> tuple[list[Event], Bad
         path = Path(source)
         if not path.exists():
             continue
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        head = next((line for line in lines if line.strip()), "")
-        reader = read_bearerbox_log if _BB_LINE.match(head) else read_access_log
-        got, b = reader(lines)
+        got, _, b = read_kannel_log(path, tz=tz)
         events.extend(got)
         for number, text in b:
             bad.append((number, f"{path.name}: {text}"))

@@ -4,18 +4,15 @@
 ``xr.tutorial.load_dataset``; ``datasets.names()`` lists them and `DATASETS` says what
 each shows and which `smppkit.doctor` finding codes it must (and only it must) raise.
 
-Strategy: the live simulator runs on asyncio and the wall clock, so two runs never give
-the same bytes. Here the traffic is made without any I/O: each connection is a pair of
-sans-IO `Session` objects (ESME and SMSC) exchanging real encoded PDUs, and all time is a
-*virtual clock* driven by one event queue, with every random choice drawn from one
-``random.Random`` seeded from the seed and the dataset name. The SMSC side follows the
-simulator's rules where they are plain data or functions (`draw_outcome`, its
-failure mix, message ids ``0x0B00000000000000 | seed << 32 | n`` written in hex in
-submit_sm_resp and in decimal in receipts, receipt text via `receipts.format_receipt`,
-the 30 msg/s token bucket, 2 binds per account, the deliver_sm_resp retry list,
-UNDELIV err 010 for parts split across instances). Every PDU is traced from the SMSC's
-side with `trace.pdu_event` (system "simulator"); a scripted client adds its own notes
-(system "esme") where the problem is on the client's side and only the client can tell.
+Strategy: every log is the simulator itself -- the same `smppkit.simulator.engine.Engine`
+that `smppkit sim` runs -- driven by `smppkit.simulator.virtual.VirtualNetwork`: scripted
+ESMEs (`EsmeBehaviour`) over in-memory links, all time virtual, every random choice drawn
+from generators seeded with the seed and the dataset's name. So the logs contain no rule
+of their own: ids, outcomes, receipts, throttling, bind limits, retries and the cluster
+rule are the engine's. Each dataset only sets up the cause it shows: a client mistake
+(an `EsmeBehaviour` option) or an SMSC setting (a `SimConfig` option or a fault).
+Every PDU is traced from the SMSC's side (system "simulator"); a scripted client adds its
+own notes (system "esme") where only the client can tell.
 
 Regenerate with ``python -m smppkit.notebook.datasets regenerate`` (``make data``); a test checks
 that the committed files in ``data/logs/`` are exactly what the generator writes.
@@ -24,64 +21,24 @@ that the committed files in ``data/logs/`` are exactly what the generator writes
 from __future__ import annotations
 
 import argparse
-import heapq
-import itertools
 import os
 import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smppkit.protocol.constants import MessageState
-from smppkit.protocol.pdus import (
-    BindReceiver,
-    BindReceiverResp,
-    BindTransceiver,
-    BindTransceiverResp,
-    BindTransmitter,
-    BindTransmitterResp,
-    DeliverSm,
-    DeliverSmResp,
-    EnquireLink,
-    Pdu,
-    SubmitSm,
-    SubmitSmResp,
-    Unbind,
-)
-from smppkit.protocol.session import (
-    CONNECTION_CLOSED,
-    NEED_DATA,
-    InvalidPdu,
-    Rejected,
-    Role,
-    Session,
-)
-from smppkit.simulator.config import DEFAULT_EPOCH, draw_outcome
-from smppkit.simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Clock
-from smppkit.sms.receipts import Receipt, receipt_pdu
-from smppkit.sms.text import to_pdus
-from smppkit.trace import TRACE_FIELDS, concat_info, dump_event, pdu_event, receipt_summary
+from smppkit.simulator.config import DEFAULT_EPOCH, SimConfig
+from smppkit.simulator.scenarios import Fault, Scenario
+from smppkit.simulator.virtual import EsmeBehaviour, Link, VirtualNetwork
+from smppkit.trace import TRACE_FIELDS, dump_event
 
 __all__ = ["DATASETS", "DEFAULT_SEED", "Dataset", "generate", "load", "names", "path", "regenerate"]
 
 #: The seed the committed files were generated with.
 DEFAULT_SEED = 7
 _EPOCH = DEFAULT_EPOCH.timestamp()
-_ACCOUNT, _PASSWORD = "smppkit", "secret"
-_CLUSTER = {"SMPP1": "cluster", "SMPP2": "cluster", "SMPP0": "standalone"}
-_BINDS = {
-    "transmitter": (BindTransmitter, BindTransmitterResp),
-    "receiver": (BindReceiver, BindReceiverResp),
-    "transceiver": (BindTransceiver, BindTransceiverResp),
-}
-_STATES = {
-    "DELIVRD": MessageState.DELIVERED, "EXPIRED": MessageState.EXPIRED,
-    "DELETED": MessageState.DELETED, "UNDELIV": MessageState.UNDELIVERABLE,
-    "ACCEPTD": MessageState.ACCEPTED, "UNKNOWN": MessageState.UNKNOWN,
-    "REJECTD": MessageState.REJECTED,
-}
 _TEXTS = (
     "Your code is {n:06d}", "Your parcel {n} arrives today between 10:00 and 12:00",
     "Reminder: appointment tomorrow at 09:30. Reply STOP to opt out",
@@ -96,518 +53,18 @@ _LONG = (
 _UNICODE = ("Ваш код: {n:06d}", "您的验证码是 {n:06d}", "Kodunuz: {n:06d} ✓")
 
 
-# --- the virtual SMSC and client --------------------------------------------------------------
+# --- the network: the simulator's engine on virtual time ------------------------------------
 
 
-@dataclass
-class Client:
-    """How the scripted ESME behaves; the defaults are a well-behaved client.
+def _network(name: str, seed: int, *, scenario: Scenario | None = None, **options: Any) -> VirtualNetwork:
+    """The simulator's engine with the dataset's options, on virtual time from the epoch.
 
-    Attributes:
-        bind: "transceiver", "transmitter" or "receiver".
-        registered_delivery: on every submit_sm.
-        deliver_status: command_status of every deliver_sm_resp.
-        enquire_link: seconds between enquire_links (None: never sends one).
-        enquire_timeout: seconds to wait for enquire_link_resp before dropping the bind.
-        resubmit_throttled: seconds before a submit refused with ESME_RTHROTTLED is sent
-            again (None: never).
-        compare_ids: "numeric" (hex resp and decimal receipt ids read as numbers) or
-            "string" (compared as text: every receipt looks unknown).
-        per_bind: receipts are matched only against messages sent on the same bind.
-        split_parts: the parts of a long message go out through different binds.
-        text_bug: None, "utf8_dc0" (UTF-8 octets with data_coding 0) or "udh_no_udhi"
-            (a concatenation UDH with esm_class 0).
-        reconnect: seconds before binding again after a lost bind (None: never).
+    The engine draws outcomes from its own seeded random source; the traffic and the links'
+    latencies draw from another, both seeded from `seed` and the dataset's name.
     """
-
-    bind: str = "transceiver"
-    registered_delivery: int = 1
-    deliver_status: int = 0
-    enquire_link: float | None = 30.0
-    enquire_timeout: float = 10.0
-    resubmit_throttled: float | None = 1.0
-    compare_ids: str = "numeric"
-    per_bind: bool = False
-    split_parts: bool = False
-    text_bug: str | None = None
-    reconnect: float | None = 5.0
-
-
-@dataclass
-class _Message:
-    id: int
-    link: _Link
-    source_addr: str
-    destination_addr: str
-    registered_delivery: int
-    submitted_at: float
-    stat: str
-    err: int
-    delay: float
-    receipt: bool = True
-    part: tuple[int, int, int] | None = None
-
-
-@dataclass
-class _Job:
-    msg: _Message
-    pdu: DeliverSm
-    attempts: int = 0
-    note: str | None = None
-
-
-@dataclass(eq=False)
-class _Link:
-    """One TCP connection: the ESME's Session and the SMSC's Session joined in memory."""
-
-    world: _World
-    instance: str
-    ident: str
-    peer: str
-    client: Client
-    esme: Session = field(init=False)
-    smsc: Session = field(init=False)
-    account: str = ""
-    bind: str = ""
-    closed: bool = False
-    last_activity: float = 0.0
-    inflight: dict[int, _Job] = field(default_factory=dict)
-    resp_ids: dict[int, str] = field(default_factory=dict)  # esme: submit seq -> resp id
-    pending: dict[int, Pdu] = field(default_factory=dict)  # esme: submit seq -> PDU
-    enquire_pending: dict[int, float] = field(default_factory=dict)
-    up_free: float = 0.0  # when the ESME -> SMSC direction delivers its last write
-    down_free: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.esme = Session(Role.ESME)
-        self.smsc = Session(Role.SMSC, observer=self._observe)
-        self.last_activity = self.world.now
-
-    def _observe(self, direction: str, pdu: Pdu, data: bytes) -> None:
-        self.world.trace(self, direction, pdu, data)
-
-    @property
-    def receiving(self) -> bool:
-        return (not self.closed and self.smsc.is_bound and not self.smsc.unbinding
-                and self.bind in ("receiver", "transceiver"))
-
-
-class _World:
-    """The event queue, the clock, the SMSC's store and rules."""
-
-    def __init__(self, name: str, seed: int, *, throughput: float = 30.0, max_binds: int = 2,
-                 dlr_delay: float = 2.0, failure_rate: float = 0.08,
-                 inactivity_timeout: float | None = None, ignore_enquire_link: Sequence[str] = (),
-                 deliver_timeout: float = 5.0, retry_delay: float = 0.5, max_attempts: int = 5) -> None:
-        self.rng = random.Random(f"{seed}:{name}")
-        self.now = _EPOCH
-        self.events: list[dict[str, Any]] = []
-        self._queue: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
-        self._order = itertools.count()
-        self._id_base = 0x0B00000000000000 | ((seed & 0xFFFF) << 32)
-        self._ids = itertools.count(1)
-        self._conn_ids = itertools.count(1)
-        self._ports = itertools.count(40101)
-        self._rr = itertools.count()
-        self.links: list[_Link] = []
-        self.throughput = throughput
-        self.max_binds = max_binds
-        self.dlr_delay = dlr_delay
-        self.failure_rate = failure_rate
-        self.inactivity_timeout = inactivity_timeout
-        self.ignore_enquire_link = set(ignore_enquire_link)
-        self.deliver_timeout = deliver_timeout
-        self.retry_delay = retry_delay
-        self.max_attempts = max_attempts
-        self._tokens: dict[str, float] = {}
-        self._stamp: dict[str, float] = {}
-        self.queue: dict[str, list[_Job]] = {}
-        self.groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.sent: dict[str, tuple[_Link, str]] = {}  # client: receipt id -> (link, resp id)
-
-    # -- clock ----------------------------------------------------------------------------------
-
-    def at(self, when: float, fn: Callable[..., None], *args: Any) -> None:
-        heapq.heappush(self._queue, (when, next(self._order), fn, args))
-
-    def after(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
-        self.at(self.now + delay, fn, *args)
-
-    def run(self, until: float | None = None) -> None:
-        while self._queue:
-            when, _, fn, args = heapq.heappop(self._queue)
-            if until is not None and when > until:
-                break
-            self.now = max(self.now, when)
-            fn(*args)
-
-    def latency(self) -> float:
-        return self.rng.uniform(0.0008, 0.004)
-
-    # -- tracing --------------------------------------------------------------------------------
-
-    def trace(self, link: _Link, direction: str, pdu: Pdu, data: bytes, note: str | None = None) -> None:
-        self.events.append(pdu_event(
-            pdu, time=round(self.now, 6), direction=direction, system="simulator",
-            instance=link.instance, session=link.ident, peer=link.peer,
-            system_id=link.account, bind=link.bind, raw=data, note=note,
-        ))
-
-    def note(self, link: _Link, text: str, system: str = "simulator") -> None:
-        event = dict.fromkeys(TRACE_FIELDS)
-        event.update(time=round(self.now, 6), system=system, instance=link.instance,
-                     session=link.ident, peer=link.peer, system_id=link.account,
-                     bind=link.bind, direction="", command="", note=text)
-        self.events.append(event)
-
-    # -- connections ----------------------------------------------------------------------------
-
-    def connect(self, instance: str, client: Client) -> _Link:
-        link = _Link(self, instance, f"{instance}#{next(self._conn_ids)}",
-                     f"192.0.2.10:{next(self._ports)}", client)
-        self.links.append(link)
-        cls = _BINDS[client.bind][0]
-        self.esme_send(link, cls(system_id=_ACCOUNT, password=_PASSWORD, system_type=""))
-        return link
-
-    def esme_send(self, link: _Link, pdu: Pdu) -> Pdu | None:
-        if link.closed:
-            return None
-        pdu = link.esme.send(pdu)
-        self._flush_esme(link)
-        return pdu
-
-    def _flush_esme(self, link: _Link) -> None:
-        data = link.esme.data_to_send()
-        if data:
-            # TCP keeps order: a write never overtakes an earlier one on the same connection.
-            link.up_free = max(self.now + self.latency(), link.up_free)
-            self.at(link.up_free, self._to_smsc, link, data)
-
-    def _flush_smsc(self, link: _Link) -> None:
-        data = link.smsc.data_to_send()
-        if data:
-            link.down_free = max(self.now + self.latency(), link.down_free)
-            self.at(link.down_free, self._to_esme, link, data)
-
-    def drop(self, link: _Link) -> None:
-        """The ESME closes the TCP connection without unbinding."""
-        if not link.closed:
-            link.closed = True
-            link.smsc.close()
-            link.esme.close()
-            self._requeue_inflight(link)
-
-    def _requeue_inflight(self, link: _Link) -> None:
-        for job in link.inflight.values():
-            job.note = "connection lost before deliver_sm_resp"
-            self.queue.setdefault(job.msg.link.account or _ACCOUNT, []).insert(0, job)
-        link.inflight.clear()
-        self.after(0.001, self._pump, _ACCOUNT, _CLUSTER[link.instance])
-
-    # -- the SMSC -------------------------------------------------------------------------------
-
-    def _to_smsc(self, link: _Link, data: bytes) -> None:
-        if link.closed:
-            return
-        link.smsc.receive_data(data)
-        while True:
-            event = link.smsc.next_event()
-            if event is NEED_DATA:
-                break
-            if event is CONNECTION_CLOSED:
-                link.closed = True
-                break
-            if isinstance(event, (InvalidPdu, Rejected)):
-                self.note(link, f"{type(event).__name__}: {getattr(event, 'reason', '')}")
-                continue
-            link.last_activity = self.now
-            self._smsc_handle(link, event)
-        self._flush_smsc(link)
-        if link.smsc.state.name == "CLOSED" and not link.closed:
-            self.after(0.002, self._close, link)
-
-    def _close(self, link: _Link) -> None:
-        if not link.closed:
-            link.closed = True
-            self._requeue_inflight(link)
-
-    def _smsc_handle(self, link: _Link, pdu: Pdu) -> None:
-        name = pdu.command_name
-        if name.startswith("bind_"):
-            self._bind(link, pdu)
-        elif name == "submit_sm":
-            self._submit(link, pdu)
-        elif name == "deliver_sm_resp":
-            self._deliver_answered(link, pdu)
-        elif name == "unbind_resp":
-            self.after(0.001, self._close, link)
-        elif name == "enquire_link" and link.instance in self.ignore_enquire_link:
-            pass  # answered (or not) by the Session: see `connect`
-
-    def _bound(self, cluster: str) -> list[_Link]:
-        return [ln for ln in self.links if not ln.closed and ln.smsc.is_bound
-                and _CLUSTER[ln.instance] == cluster and ln.account == _ACCOUNT]
-
-    def _bind(self, link: _Link, pdu: Any) -> None:
-        kind = pdu.command_name[len("bind_"):]
-        resp_cls = _BINDS[kind][1]
-        if link.instance in self.ignore_enquire_link:
-            link.smsc.answer_enquire_link = False
-        if len(self._bound(_CLUSTER[link.instance])) >= self.max_binds:
-            # "Any extra bind is rejected with ESME_RALYBND" -- smpp-facts.md §1.2 (V8)
-            link.smsc.send(resp_cls(command_status=0x05, sequence_number=pdu.sequence_number))
-            return
-        link.account, link.bind = pdu.system_id, kind
-        link.smsc.send(resp_cls(sequence_number=pdu.sequence_number, system_id=link.instance,
-                                tlvs={"sc_interface_version": 0x34}))
-        if self.inactivity_timeout:
-            self.after(self.inactivity_timeout, self._idle_check, link)
-        if kind != "transmitter":
-            self.after(0.001, self._pump, link.account, _CLUSTER[link.instance])
-
-    def _idle_check(self, link: _Link) -> None:
-        if link.closed or not link.smsc.is_bound or link.smsc.unbinding:
-            return
-        assert self.inactivity_timeout
-        idle = self.now - link.last_activity
-        if idle + 1e-9 < self.inactivity_timeout:
-            self.after(self.inactivity_timeout - idle, self._idle_check, link)
-            return
-        self.note(link, f"idle for {self.inactivity_timeout:g} s: the SMSC unbinds")
-        link.smsc.send(Unbind())
-        self._flush_smsc(link)
-
-    def _admit(self, account: str) -> bool:
-        """The simulator's token bucket (`rate` per second, bursts of one second), on the clock."""
-        rate = self.throughput
-        tokens = self._tokens.get(account, rate)
-        stamp = self._stamp.get(account, self.now)
-        tokens = min(rate, tokens + (self.now - stamp) * rate)
-        self._stamp[account] = self.now
-        if tokens >= 1.0:
-            self._tokens[account] = tokens - 1.0
-            return True
-        self._tokens[account] = tokens
-        return False
-
-    def _outcome(self, destination: str) -> tuple[str, int, float, bool]:
-        # The simulator's own rule and draws (simulator.config.draw_outcome).
-        o = draw_outcome(self.rng, destination, self.dlr_delay, self.failure_rate)
-        return o.stat, o.err, o.delay, o.receipt
-
-    def _submit(self, link: _Link, pdu: Any) -> None:
-        if not self._admit(link.account):
-            link.smsc.send(SubmitSmResp(command_status=0x58, sequence_number=pdu.sequence_number))
-            return
-        stat, err, delay, receipt = self._outcome(pdu.destination_addr)
-        msg = _Message(self._id_base + next(self._ids), link, pdu.source_addr, pdu.destination_addr,
-                       pdu.registered_delivery, self.now, stat, err, delay, receipt, concat_info(pdu))
-        link.smsc.send(SubmitSmResp(sequence_number=pdu.sequence_number, message_id=f"{msg.id:016X}"))
-        if msg.part is not None and msg.part[1] > 1:
-            key = (link.account, msg.source_addr, msg.destination_addr, msg.part[0], msg.part[1])
-            group = self.groups.setdefault(key, {"parts": [], "instances": set()})
-            group["parts"].append(msg)
-            group["instances"].add(link.instance)
-            if len(group["parts"]) < msg.part[1]:
-                return
-            del self.groups[key]
-            if len(group["instances"]) > 1:
-                # "Parts that arrive on smpp1 and smpp2 ... are never delivered" (V6)
-                for part in group["parts"]:
-                    part.stat, part.err = "UNDELIV", ERR_SPLIT_PARTS
-                self.note(link, f"parts of ref {msg.part[0]} came through "
-                                f"{sorted(group['instances'])}: UNDELIV")
-            for part in group["parts"]:
-                self.after(part.delay, self._finish, part)
-            return
-        self.after(msg.delay, self._finish, msg)
-
-    def _finish(self, msg: _Message) -> None:
-        # registered_delivery bits 1-0: 1 = receipt on success or failure, 2 = on failure
-        # only -- SMPP v3.4 §5.2.17
-        mode = msg.registered_delivery & 0x03
-        if not msg.receipt or mode == 0 or (mode == 2 and msg.stat == "DELIVRD"):
-            return
-        rid = str(msg.id)
-        stamp = Clock.stamp
-        receipt = Receipt(
-            id=rid, submit_date=stamp(msg.submitted_at), done_date=stamp(self.now), stat=msg.stat,
-            err=f"{msg.err:03d}", receipted_message_id=rid, message_state=int(_STATES[msg.stat]),
-            network_error_code=(3, msg.err),
-        )
-        pdu = receipt_pdu(receipt, style="nexmo", source_addr=msg.destination_addr,
-                          destination_addr=msg.source_addr)
-        self.queue.setdefault(_ACCOUNT, []).append(_Job(msg, pdu))
-        self._pump(_ACCOUNT, _CLUSTER[msg.link.instance])
-
-    def _pump(self, account: str, cluster: str) -> None:
-        queue = self.queue.get(account)
-        targets = [ln for ln in self._bound(cluster) if ln.receiving]
-        if not queue or not targets:
-            return
-        touched = []
-        while queue:
-            job = queue.pop(0)
-            if _CLUSTER[job.msg.link.instance] != cluster:
-                continue
-            link = targets[next(self._rr) % len(targets)]
-            job.attempts += 1
-            pdu = link.smsc.send(job.pdu.with_sequence(0))
-            if job.note:
-                self.note(link, f"{job.note} (attempt {job.attempts})")
-            link.inflight[pdu.sequence_number] = job
-            self.after(self.deliver_timeout, self._deliver_timeout, link, pdu.sequence_number)
-            touched.append(link)
-        for link in dict.fromkeys(touched):
-            self._flush_smsc(link)
-
-    def _deliver_timeout(self, link: _Link, seq: int) -> None:
-        job = link.inflight.pop(seq, None)
-        if job is not None:
-            self._retry(link, job, f"no deliver_sm_resp within {self.deliver_timeout:g} s")
-
-    def _retry(self, link: _Link, job: _Job, why: str) -> None:
-        if job.attempts >= self.max_attempts:
-            self.note(link, f"receipt dropped after {job.attempts} attempt(s): {why}")
-            return
-        job.note = f"retry: {why}"
-        self.after(self.retry_delay * (2 ** (job.attempts - 1)), self._requeue, job)
-
-    def _requeue(self, job: _Job) -> None:
-        self.queue.setdefault(_ACCOUNT, []).append(job)
-        self._pump(_ACCOUNT, _CLUSTER[job.msg.link.instance])
-
-    def _deliver_answered(self, link: _Link, pdu: Pdu) -> None:
-        job = link.inflight.pop(pdu.sequence_number, None)
-        if job is None:
-            return
-        status = pdu.command_status
-        if status == 0:
-            return
-        if status in DELIVER_RETRY_STATUSES:
-            self._retry(link, job, f"{pdu.command_name} status 0x{status:08X} is on the retry list")
-            return
-        self.note(link, f"receipt ended by {pdu.command_name} status 0x{status:08X} (not retried)")
-
-    # -- the client -----------------------------------------------------------------------------
-
-    def _to_esme(self, link: _Link, data: bytes) -> None:
-        if link.closed:
-            return
-        link.esme.receive_data(data)
-        while True:
-            event = link.esme.next_event()
-            if event is NEED_DATA or event is CONNECTION_CLOSED:
-                break
-            if isinstance(event, (InvalidPdu, Rejected)):
-                continue
-            self._esme_handle(link, event)
-        self._flush_esme(link)
-
-    def _esme_handle(self, link: _Link, pdu: Pdu) -> None:
-        client = link.client
-        name = pdu.command_name
-        if name.startswith("bind_") and name.endswith("_resp"):
-            if pdu.command_status:
-                self.after(0.01, self.drop, link)
-            elif client.enquire_link:
-                self.after(client.enquire_link, self._enquire, link)
-        elif name == "submit_sm_resp":
-            sent = link.pending.pop(pdu.sequence_number, None)
-            if pdu.command_status == 0x58 and sent is not None and client.resubmit_throttled:
-                self.after(client.resubmit_throttled, self._resubmit, link, sent)
-            elif pdu.command_status == 0:
-                resp_id = pdu.message_id  # type: ignore[attr-defined]
-                self.sent[str(int(resp_id, 16))] = (link, resp_id)
-        elif name == "deliver_sm":
-            self._client_receipt(link, pdu)
-            resp = DeliverSmResp(command_status=client.deliver_status,
-                                 sequence_number=pdu.sequence_number)
-            self.after(self.rng.uniform(0.001, 0.006), self._answer, link, resp)
-        elif name == "enquire_link_resp":
-            link.enquire_pending.pop(pdu.sequence_number, None)
-        elif name == "unbind" and client.reconnect is not None:
-            self.after(client.reconnect, self._reconnect, link)
-
-    def _answer(self, link: _Link, resp: Pdu) -> None:
-        if not link.closed:
-            link.esme.send(resp)
-            self._flush_esme(link)
-
-    def _client_receipt(self, link: _Link, pdu: Pdu) -> None:
-        client = link.client
-        rid = receipt_summary(pdu)[0]
-        if rid is None:
-            return
-        if client.compare_ids == "string":
-            if not any(resp_id == rid for _, resp_id in self.sent.values()):
-                self.note(link, f"receipt for unknown message id {rid}", system="esme")
-            return
-        entry = self.sent.get(str(int(rid)))
-        if entry is None:
-            self.note(link, f"receipt for unknown message id {rid}", system="esme")
-        elif client.per_bind and entry[0] is not link and entry[0].instance != link.instance:
-            self.note(link, f"receipt for unknown message id {rid}: no message with that id "
-                            "was sent on this bind", system="esme")
-
-    def _enquire(self, link: _Link) -> None:
-        if link.closed or not link.esme.is_bound or link.esme.unbinding:
-            return
-        pdu = self.esme_send(link, EnquireLink())
-        if pdu is None:
-            return
-        link.enquire_pending[pdu.sequence_number] = self.now
-        self.after(link.client.enquire_timeout, self._enquire_check, link, pdu.sequence_number)
-        assert link.client.enquire_link
-        self.after(link.client.enquire_link, self._enquire, link)
-
-    def _enquire_check(self, link: _Link, seq: int) -> None:
-        if link.closed or seq not in link.enquire_pending:
-            return
-        # No enquire_link_resp: the client gives the bind up and binds again.
-        self.drop(link)
-        if link.client.reconnect is not None:
-            self.after(link.client.reconnect, self._reconnect, link)
-
-    def _reconnect(self, old: _Link) -> None:
-        new = self.connect(old.instance, old.client)
-        old.replaced_by = new  # type: ignore[attr-defined]
-
-    def _resubmit(self, link: _Link, pdu: Pdu) -> None:
-        self.submit(link, pdu.with_sequence(0))
-
-    def submit(self, link: _Link, pdu: Pdu) -> None:
-        while getattr(link, "replaced_by", None) is not None:
-            link = link.replaced_by  # type: ignore[attr-defined]
-        if link.closed or not link.esme.is_bound:
-            return
-        sent = self.esme_send(link, pdu)
-        if sent is not None:
-            link.pending[sent.sequence_number] = sent
-
-    def send_text(self, links: Sequence[_Link], to: str, text: str, reference: int = 0,
-                  bug: str | None = None) -> None:
-        """Plan `text` with `smppkit.text` and submit its parts, a few ms apart."""
-        client = links[0].client
-        bug = bug or client.text_bug
-        if bug == "utf8_dc0":
-            pdus: list[Pdu] = [SubmitSm(source_addr="smppkit", destination_addr=to,
-                                        registered_delivery=client.registered_delivery,
-                                        data_coding=0, short_message=text.encode("utf-8"))]
-        else:
-            pdus = to_pdus(text, source_addr="smppkit", destination_addr=to, reference=reference,
-                           registered_delivery=client.registered_delivery)
-            if bug == "udh_no_udhi":
-                pdus = [p.replace(esm_class=p.esm_class & ~0x40) for p in pdus]  # type: ignore[attr-defined]
-        for i, pdu in enumerate(pdus):
-            link = links[i % len(links)] if client.split_parts else links[0]
-            self.after(0.002 * i, self.submit, link, pdu)
-
-    def unbind_all(self) -> None:
-        for link in self.links:
-            if not link.closed and link.esme.is_bound and not link.esme.unbinding:
-                self.esme_send(link, Unbind())
+    config = SimConfig(seed=seed, dlr_delay=2.0, trace_memory=1, scenario=scenario, **options)
+    return VirtualNetwork(config, rng=random.Random(f"{seed}:{name}"),
+                          engine_rng=random.Random(f"{seed}:{name}:smsc"))
 
 
 # --- traffic helpers ----------------------------------------------------------------------------
@@ -627,7 +84,7 @@ def _text(rng: random.Random, n: int, long_share: float = 0.0, unicode_share: fl
     return rng.choice(_TEXTS).format(n=n)
 
 
-def _traffic(w: _World, links: Sequence[_Link], count: int, *, start: float, rate: float,
+def _traffic(w: VirtualNetwork, links: Sequence[Link], count: int, *, start: float, rate: float,
              long_share: float = 0.1, unicode_share: float = 0.05, whole: bool = True) -> float:
     """`count` messages at about `rate` per second from `start`; returns the last send time."""
     t = start
@@ -643,9 +100,9 @@ def _traffic(w: _World, links: Sequence[_Link], count: int, *, start: float, rat
     return t
 
 
-def _wrap_up(w: _World, last: float, linger: float = 12.0) -> list[dict[str, Any]]:
+def _wrap_up(w: VirtualNetwork, last: float, linger: float = 12.0) -> list[dict[str, Any]]:
     w.at(last + linger, w.unbind_all)
-    w.run()
+    w.run(until=last + linger + 3.0)
     return w.events
 
 
@@ -653,92 +110,93 @@ def _wrap_up(w: _World, last: float, linger: float = 12.0) -> list[dict[str, Any
 
 
 def _healthy(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    client = Client()
+    w = _network(name, seed)
+    client = EsmeBehaviour()
     links = [w.connect("SMPP1", client), w.connect("SMPP2", client)]
     last = _traffic(w, links, 220, start=0.5 + _EPOCH, rate=2.0)
     return _wrap_up(w, last)
 
 
 def _transmitter_only(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    links = [w.connect("SMPP1", Client(bind="transmitter"))]
+    w = _network(name, seed)
+    links = [w.connect("SMPP1", EsmeBehaviour(bind="transmitter"))]
     return _wrap_up(w, _traffic(w, links, 80, start=0.5 + _EPOCH, rate=2.0))
 
 
 def _registered_delivery_0(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    links = [w.connect("SMPP1", Client(registered_delivery=0))]
+    w = _network(name, seed)
+    links = [w.connect("SMPP1", EsmeBehaviour(registered_delivery=0))]
     return _wrap_up(w, _traffic(w, links, 80, start=0.5 + _EPOCH, rate=2.0))
 
 
 def _id_mismatch(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    links = [w.connect("SMPP1", Client(compare_ids="string"))]
+    w = _network(name, seed)
+    links = [w.connect("SMPP1", EsmeBehaviour(compare_ids="string"))]
     return _wrap_up(w, _traffic(w, links, 60, start=0.5 + _EPOCH, rate=2.0))
 
 
 def _deliver_status(status: int) -> Callable[[str, int], list[dict[str, Any]]]:
     def scenario(name: str, seed: int) -> list[dict[str, Any]]:
-        w = _World(name, seed)
-        links = [w.connect("SMPP1", Client(deliver_status=status))]
+        w = _network(name, seed)
+        links = [w.connect("SMPP1", EsmeBehaviour(deliver_status=status))]
         return _wrap_up(w, _traffic(w, links, 40, start=0.5 + _EPOCH, rate=2.0), linger=40.0)
 
     return scenario
 
 
 def _other_instance(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    client = Client(per_bind=True)
+    w = _network(name, seed)
+    client = EsmeBehaviour(per_bind=True)
     links = [w.connect("SMPP1", client), w.connect("SMPP2", client)]
     return _wrap_up(w, _traffic(w, links, 60, start=0.5 + _EPOCH, rate=2.0))
 
 
 def _split_parts(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    client = Client(split_parts=True)
+    w = _network(name, seed)
+    client = EsmeBehaviour(split_parts=True)
     links = [w.connect("SMPP1", client), w.connect("SMPP2", client)]
     last = _traffic(w, links, 60, start=0.5 + _EPOCH, rate=2.0, long_share=0.3, whole=False)
     return _wrap_up(w, last)
 
 
 def _throttled(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    links = [w.connect("SMPP1", Client())]
+    w = _network(name, seed)
+    links = [w.connect("SMPP1", EsmeBehaviour())]
     last = _traffic(w, links, 150, start=0.5 + _EPOCH, rate=60.0, long_share=0.0)
     return _wrap_up(w, last)
 
 
 def _enquire_link_unanswered(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed, ignore_enquire_link=("SMPP1",))
-    links = [w.connect("SMPP1", Client(enquire_link=30.0))]
+    w = _network(name, seed, scenario=Scenario(
+        "dead-keepalive", faults=(Fault("ignore_enquire_link", "SMPP1"),)))
+    links = [w.connect("SMPP1", EsmeBehaviour(enquire_link=30.0))]
     last = _traffic(w, links, 30, start=0.5 + _EPOCH, rate=0.1)
     return _wrap_up(w, last)
 
 
 def _idle_unbind(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed, inactivity_timeout=60.0)
-    links = [w.connect("SMPP1", Client(enquire_link=None, reconnect=None))]
+    w = _network(name, seed, inactivity_timeout=60.0, enquire_link=False)
+    links = [w.connect("SMPP1", EsmeBehaviour(enquire_link=None, reconnect=None))]
     t = 0.5 + _EPOCH
     for burst in range(4):
         if burst:  # the application binds again when it has something to send
-            w.at(t - 1.0, w._reconnect, links[0])
+            w.at(t - 1.0, w.reconnect, links[0])
         t = _traffic(w, links, 10, start=t, rate=2.0) + 100.0
     return _wrap_up(w, t - 100.0)
 
 
 def _already_bound(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    client = Client()
+    w = _network(name, seed)
+    client = EsmeBehaviour()
     links = [w.connect("SMPP1", client), w.connect("SMPP2", client)]
     for k in range(4):  # a second copy of the application starts and retries every 10 s
-        w.at(_EPOCH + 5.0 + 10.0 * k, w.connect, "SMPP1", Client(reconnect=None))
+        w.at(_EPOCH + 5.0 + 10.0 * k, w.connect, "SMPP1", EsmeBehaviour(reconnect=None))
     return _wrap_up(w, _traffic(w, links, 60, start=0.5 + _EPOCH, rate=2.0))
 
 
 def _data_coding_0(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    good = [w.connect("SMPP1", Client())]
+    w = _network(name, seed)
+    good = [w.connect("SMPP1", EsmeBehaviour())]
     last = _traffic(w, good, 40, start=0.5 + _EPOCH, rate=2.0, unicode_share=0.0)
     t = 2.0 + _EPOCH
     for n in range(12):
@@ -749,8 +207,8 @@ def _data_coding_0(name: str, seed: int) -> list[dict[str, Any]]:
 
 
 def _udh_without_udhi(name: str, seed: int) -> list[dict[str, Any]]:
-    w = _World(name, seed)
-    links = [w.connect("SMPP1", Client(text_bug="udh_no_udhi"))]
+    w = _network(name, seed)
+    links = [w.connect("SMPP1", EsmeBehaviour(text_bug="udh_no_udhi"))]
     last = _traffic(w, links, 40, start=0.5 + _EPOCH, rate=2.0, long_share=0.4, unicode_share=0.0)
     return _wrap_up(w, last)
 
@@ -776,7 +234,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             "with the decimal receipt id as strings and logs 'receipt for unknown message id'",
             ("id-mismatch",), _id_mismatch),
     Dataset("deliver_sm_resp_retry", "every receipt answered with ESME_RTHROTTLED (0x58): the "
-            "provider resends each one until it gives up", ("receipt-resp-retried",),
+            "provider resends each one, with back-off, until it is accepted or expires", ("receipt-resp-retried",),
             _deliver_status(0x58)),
     Dataset("deliver_sm_resp_error", "every receipt answered with ESME_RINVDSTADR (0x0B): final "
             "for the provider, the receipts are lost", ("receipt-resp-refused",),

@@ -110,6 +110,27 @@ class Lab:
 
         return connect(self.target, **kwargs)
 
+    def simulator_only(self, what: str) -> bool:
+        """True on the simulator. Against a real SMSC, print one line saying that `what`
+        needs the simulator and return False: ``if smsc.simulator_only("..."):`` guards a
+        cell's body, and the notebook goes on."""
+        if self.sim is not None:
+            return True
+        print(f"(needs the simulator: {what}; skipped against {self._env.get('SMPPKIT_SMSC')})")
+        return False
+
+    def inject_mo(self, source_addr: str, destination_addr: str, text: str, **options: Any) -> int:
+        """Make the simulator send a mobile-originated message (long ones in parts) to the
+        account's receiving binds; return the number of deliver_sm queued. Against a real
+        SMSC nothing can be injected: it says so and returns 0 (send one from a handset).
+
+        Args:
+            **options: `SimulatorHandle.inject_mo` options (reference, encoding, instance).
+        """
+        if not self.simulator_only("injecting an MO; send an SMS from a handset to your number instead"):
+            return 0
+        return self.sim.inject_mo(source_addr, destination_addr, text, **options)
+
     def close(self) -> None:
         """Stop the simulator (nothing to do for a real SMSC). Safe to call twice."""
         if self.sim is not None:

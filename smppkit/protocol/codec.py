@@ -14,11 +14,19 @@ import struct
 from typing import Any
 
 from smppkit.protocol.constants import CommandId, CommandStatus
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 from smppkit.protocol.wire import CString, Int, read_tlvs, write_tlvs
 
-__all__ = ["DEFAULT_MAX_COMMAND_LENGTH", "HEADER_LENGTH", "Framer", "decode", "encode", "peek_header"]
+__all__ = [
+    "DEFAULT_MAX_COMMAND_LENGTH",
+    "HEADER_LENGTH",
+    "Framer",
+    "body_may_be_absent",
+    "decode",
+    "encode",
+    "peek_header",
+]
 
 _S = CommandStatus
 _HEADER = struct.Struct(">IIII")
@@ -125,6 +133,16 @@ _BODY_MAY_BE_MISSING = frozenset(
 )
 
 
+def body_may_be_absent(cls: type[Pdu], command_status: int) -> bool:
+    """True when a PDU of `cls` with this status may arrive as a bare 16-octet header.
+
+    Error responses leave their body out (SMPP v3.4 §4.4.2 and siblings). Some ESMEs also
+    leave the (unused, NULL) message_id out of deliver_sm_resp/data_sm_resp with status 0;
+    it is accepted rather than nacking a receipt acknowledgement.
+    """
+    return bool(cls.omit_body_on_error and command_status) or cls in _BODY_MAY_BE_MISSING
+
+
 def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     pdu = object.__new__(cls)
     set_status, set_seq, set_tlvs, steps = _PLANS[cls]
@@ -132,10 +150,7 @@ def _decode_body(cls: type[Pdu], data: bytes, status: int, seq: int) -> Pdu:
     set_seq(pdu, seq)
     end = len(data)
     pos = HEADER_LENGTH
-    if pos == end and ((cls.omit_body_on_error and status) or cls in _BODY_MAY_BE_MISSING):
-        # Body left out of an error response (SMPP v3.4 §4.4.2 and siblings). Some ESMEs
-        # also leave the (unused, NULL) message_id out of deliver_sm_resp/data_sm_resp
-        # with status 0; accept it rather than nack a receipt acknowledgement.
+    if pos == end and body_may_be_absent(cls, status):
         for name, _ in cls.body:
             object.__setattr__(pdu, name, cls.__dataclass_fields__[name].default)
         set_tlvs(pdu, ())
@@ -274,7 +289,7 @@ class Framer:
 
     def __init__(self, max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> None:
         if max_command_length < HEADER_LENGTH:
-            raise LocalProtocolError("max_command_length must be at least 16")
+            raise InvalidArgument(f"max_command_length must be at least 16, not {max_command_length}")
         self.max_command_length = max_command_length
         self._buf = bytearray()
         self._pos = 0

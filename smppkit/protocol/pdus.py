@@ -4,7 +4,7 @@ Strategy: each class lists its body fields in wire order, with the spec's names,
 field's wire kind (and so its limit) is declared once, in the field's metadata. The codec
 walks that one declaration to encode and decode; nothing is written twice. Constructors
 take keywords only and validate, so an invalid PDU cannot exist: a value too long for its
-field raises `LocalProtocolError` naming the field and the limit, never truncates.
+field raises `InvalidArgument` naming the field and the limit, never truncates.
 
 Derived fields (command_length, sm_length, number_of_dests, no_unsuccess) are not stored:
 the codec computes them. `sequence_number=0` means "not assigned yet"; a `Session` assigns
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from smppkit.protocol.constants import CommandId, CommandStatus, TlvTag
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
 
 __all__ = [
@@ -62,7 +62,7 @@ _U8, _U16, _U32 = Int(1), Int(2), Int(4)
 
 # Field limits include the NULL -- SMPP v3.4 §4 tables ("Var. max N").
 _SYSTEM_ID = CString(16, _S.ESME_RINVSYSID)
-_PASSWORD = CString(9, _S.ESME_RINVPASWD)
+_PASSWORD = CString(9, _S.ESME_RINVPASWD, secret=True)
 _SYSTEM_TYPE = CString(13, _S.ESME_RINVSYSTYP)
 _ADDRESS_RANGE = CString(41, _S.ESME_RINVPARLEN)
 _SERVICE_TYPE = CString(6, _S.ESME_RINVSERTYP)
@@ -153,7 +153,7 @@ class _DestAddresses:
         value = tuple(value)
         # "number_of_dests ... maximum 254" -- SMPP v3.4 §4.5.1
         if len(value) > 254:
-            raise LocalProtocolError(f"{name} has {len(value)} entries; limit 254", _S.ESME_RINVNUMDESTS)
+            raise InvalidArgument(f"{name} has {len(value)} entries; limit 254", _S.ESME_RINVNUMDESTS)
         for dest in value:
             if isinstance(dest, SmeAddress):
                 _U8.check("dest_addr_ton", dest.dest_addr_ton)
@@ -162,7 +162,7 @@ class _DestAddresses:
             elif isinstance(dest, DistributionList):
                 _DL_NAME.check("dl_name", dest.dl_name)
             else:
-                raise LocalProtocolError(f"{name} entries must be SmeAddress or DistributionList")
+                raise InvalidArgument(f"{name} entries must be SmeAddress or DistributionList")
         return value
 
 
@@ -192,10 +192,10 @@ class _UnsuccessSmes:
     def check(self, name: str, value: Any) -> tuple[UnsuccessSme, ...]:
         value = tuple(value)
         if len(value) > 254:
-            raise LocalProtocolError(f"{name} has {len(value)} entries; limit 254")
+            raise InvalidArgument(f"{name} has {len(value)} entries; limit 254")
         for sme in value:
             if not isinstance(sme, UnsuccessSme):
-                raise LocalProtocolError(f"{name} entries must be UnsuccessSme")
+                raise InvalidArgument(f"{name} entries must be UnsuccessSme")
             _U8.check("dest_addr_ton", sme.dest_addr_ton)
             _U8.check("dest_addr_npi", sme.dest_addr_npi)
             _DST_ADDR.check("destination_addr", sme.destination_addr)
@@ -242,7 +242,10 @@ class Pdu:
     def tlv(self, tag: TlvTag | str | int, default: Any = None) -> Any:
         """The value of the first optional parameter with this tag or name, else `default`."""
         if isinstance(tag, str):
-            tag = TlvTag[tag]
+            try:
+                tag = TlvTag[tag]
+            except KeyError:
+                raise InvalidArgument(f"unknown optional parameter name {tag!r}") from None
         for item in self.tlvs:
             if item.tag == tag:
                 return item.value

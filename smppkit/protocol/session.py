@@ -21,7 +21,14 @@ sometimes automatically responds to the peer" -- sans-io.readthedocs.io):
   with a bad body → its own *_resp with the status (§4.4.2 etc.); both are reported as
   `InvalidPdu`;
 * a request the peer may not send in this state → its *_resp with ESME_RINVBNDSTS, or
-  ESME_RALYBND for a second bind (§2.3, §5.1.3); reported as `Rejected`.
+  ESME_RALYBND for a second bind (§2.3, §5.1.3); a command without a response (outbind,
+  alert_notification) gets generic_nack with ESME_RINVBNDSTS instead; reported as
+  `Rejected`. After an unbind the session is CLOSED and every later request is refused
+  the same way, so every request the peer sends gets exactly one answer: the session's,
+  or the one the application sends for a returned request.
+
+`next_event()` never raises for anything the peer sends: every byte sequence ends as a
+`Pdu`, `InvalidPdu`, `Rejected`, `NEED_DATA` or `CONNECTION_CLOSED`.
 
 A command_length the framer cannot accept (below 16, above the limit) makes the stream
 unreadable: the session queues a generic_nack, moves to CLOSED and reports a fatal
@@ -201,9 +208,11 @@ class Session:
         self._eof = False
         self._next_seq = 1
         self._observer = observer
-        # requests received from the peer and not yet answered: seq -> command_id
+        # requests received from the peer and not yet answered: seq -> command_id; a peer
+        # that reuses an unanswered sequence_number queues the later ones in _owed_again.
         self._owed: dict[int, int] = {}
-        self._pending_bind: dict[int, tuple[CommandId, str]] = {}
+        self._owed_again: dict[int, list[int]] = {}
+        self._pending_bind: dict[int, str] = {}  # seq -> system_id of a bind being answered
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -253,15 +262,14 @@ class Session:
         if cid & RESPONSE_BIT:
             return self._incoming_response(pdu)
         if self.state is State.CLOSED:
-            return Rejected(pdu, _S.ESME_RINVBNDSTS, "the session is closed")
+            return self._refuse(pdu, _S.ESME_RINVBNDSTS, "the session is closed (unbound)")
         if cid not in ALLOWED[self.state][self.role.peer]:
             status, reason = self._why_not(cid, self.role.peer)
-            self._queue(RESPONSE_OF[type(pdu)](command_status=status, sequence_number=pdu.sequence_number))
-            return Rejected(pdu, status, reason)
-        if cid in _BINDS:
-            self._pending_bind[pdu.sequence_number] = (cid, getattr(pdu, "system_id", ""))
+            return self._refuse(pdu, status, reason)
         if cid == _C.outbind:
             self.state = State.OUTBOUND
+            return pdu
+        if cid == _C.alert_notification:  # "no associated response PDU" -- §4.12
             return pdu
         if cid == _C.enquire_link:
             if self.answer_enquire_link:
@@ -271,16 +279,35 @@ class Session:
             self._queue(UnbindResp(sequence_number=pdu.sequence_number))
             self.state = State.CLOSED
             return pdu
-        self._owed[pdu.sequence_number] = cid
+        if cid in _BINDS:
+            self._pending_bind[pdu.sequence_number] = getattr(pdu, "system_id", "")
+        seq = pdu.sequence_number
+        if seq in self._owed:  # the peer reused a sequence number still unanswered
+            self._owed_again.setdefault(seq, []).append(cid)
+        else:
+            self._owed[seq] = cid
         return pdu
 
+    def _refuse(self, pdu: Pdu, status: int, reason: str) -> Rejected:
+        """Answer a request that may not be sent now: its *_resp, or generic_nack for a
+        command that has no response (outbind, alert_notification) -- §2.3, §4.3."""
+        resp_cls = RESPONSE_OF.get(type(pdu), GenericNack)
+        self._queue(resp_cls(command_status=status, sequence_number=pdu.sequence_number))
+        return Rejected(pdu, status, reason)
+
     def _incoming_response(self, pdu: Pdu) -> Any:
-        request = self.outstanding.pop(pdu.sequence_number, None)
         cid = pdu.command_id
-        if request is not None and cid in BIND_STATES and pdu.command_status == 0:
+        seq = pdu.sequence_number
+        request = self.outstanding.get(seq)
+        if request is None or (
+            cid != _C.generic_nack and request.pdu.command_id | RESPONSE_BIT != cid
+        ):
+            return pdu  # answers nothing we sent: no state change, our request stays open
+        del self.outstanding[seq]
+        if cid in BIND_STATES and pdu.command_status == 0:
             self.state = BIND_STATES[cid]
             self.bound_system_id = getattr(request.pdu, "system_id", "")
-        elif cid == _C.unbind_resp and request is not None:
+        elif cid == _C.unbind_resp:
             self.state = State.CLOSED
         return pdu
 
@@ -326,22 +353,30 @@ class Session:
     def _send_response(self, pdu: Pdu, force: bool) -> Pdu:
         seq = pdu.sequence_number
         cid = pdu.command_id
-        if cid == _C.generic_nack:
-            self._owed.pop(seq, None)
-            self._queue(pdu)
-            return pdu
-        owed = self._owed.pop(seq, None)
-        bind = self._pending_bind.pop(seq, None)
-        request = bind[0] if bind is not None else owed
-        if not force and (request is None or request | 0x80000000 != cid):
+        request = self._owed.get(seq)
+        if cid != _C.generic_nack and not force and (
+            request is None or request | RESPONSE_BIT != cid
+        ):
             raise LocalProtocolError(
                 f"{cid.name} seq={seq} answers no request the peer sent", command_id=cid
             )
-        if bind is not None and pdu.command_status == 0 and cid in BIND_STATES:
+        if request is not None:
+            self._forget_owed(seq)
+        system_id = self._pending_bind.pop(seq, None) if request in _BINDS else None
+        if system_id is not None and pdu.command_status == 0 and cid in BIND_STATES:
             self.state = BIND_STATES[cid]
-            self.bound_system_id = bind[1]
+            self.bound_system_id = system_id
         self._queue(pdu)
         return pdu
+
+    def _forget_owed(self, seq: int) -> None:
+        more = self._owed_again.get(seq)
+        if more:
+            self._owed[seq] = more.pop(0)
+            if not more:
+                del self._owed_again[seq]
+        else:
+            del self._owed[seq]
 
     def _allocate_sequence(self) -> int:
         for _ in range(len(self.outstanding) + 1):
@@ -377,6 +412,12 @@ class Session:
             seq for seq, o in self.outstanding.items() if o.sent_at is not None and o.sent_at <= limit
         ]
         return [self.outstanding.pop(seq).pdu for seq in expired]
+
+    def forget(self, sequence_number: int) -> Outstanding | None:
+        """Stop awaiting the response to our request `sequence_number` and return it (None if
+        none is awaited): it timed out, or its command has no response (outbind §4.1.7,
+        alert_notification §4.12)."""
+        return self.outstanding.pop(sequence_number, None)
 
     @property
     def owed(self) -> dict[int, int]:

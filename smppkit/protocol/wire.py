@@ -2,8 +2,8 @@
 
 Strategy: each field kind is a small object with `read(buf, pos) -> (value, pos)`,
 `write(value, out)` and `check(name, value) -> value`. `read` raises `RemoteProtocolError`
-(the peer's bytes are wrong) and `check` raises `LocalProtocolError` (the caller's value is
-wrong). Nothing is ever truncated: a value that does not fit is an error naming the field
+(the peer's bytes are wrong) and `check` raises `InvalidArgument`, a ValueError (the
+caller's value is wrong); a `secret` string (the bind password) is never quoted in one. Nothing is ever truncated: a value that does not fit is an error naming the field
 and the limit.
 
 "C-Octet String: A series of ASCII characters terminated with the NULL character."
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smppkit.protocol.constants import CommandStatus, MessageState, TlvTag
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 
 __all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "write_tlvs"]
 
@@ -56,9 +56,9 @@ class Int:
 
     def check(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise LocalProtocolError(f"{name} must be an int, not {type(value).__name__}")
+            raise InvalidArgument(f"{name} must be an int, not {type(value).__name__}")
         if not 0 <= value < self.limit:
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{name}={value} does not fit in {self.size} octet(s) (0..{self.limit - 1})"
             )
         return int(value)
@@ -68,17 +68,24 @@ class CString:
     """C-Octet String of at most `max_len` octets *including* the NULL -- SMPP v3.4 §3.1.
 
     `fixed` lists the lengths allowed besides empty (times are 16 characters or NULL,
-    SMPP v3.4 §7.1.1). `status` is the command_status that a bad value earns.
+    SMPP v3.4 §7.1.1). `status` is the command_status that a bad value earns. A `secret`
+    value (the password) is never repeated in an error message.
     """
 
-    __slots__ = ("max_len", "status", "fixed")
+    __slots__ = ("max_len", "status", "fixed", "secret")
 
     def __init__(
-        self, max_len: int, status: int = _S.ESME_RINVPARLEN, fixed: int | None = None
+        self,
+        max_len: int,
+        status: int = _S.ESME_RINVPARLEN,
+        fixed: int | None = None,
+        *,
+        secret: bool = False,
     ) -> None:
         self.max_len = max_len
         self.status = status
         self.fixed = fixed
+        self.secret = secret
 
     def read(self, buf: bytes, pos: int) -> tuple[str, int]:
         end = buf.find(b"\x00", pos, pos + self.max_len)
@@ -104,23 +111,25 @@ class CString:
 
     def check(self, name: str, value: Any) -> str:
         if not isinstance(value, str):
-            raise LocalProtocolError(f"{name} must be a str, not {type(value).__name__}")
+            raise InvalidArgument(f"{name} must be a str, not {type(value).__name__}")
         try:
             raw = value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise LocalProtocolError(
-                f"{name}={value!r} has characters outside ASCII/Latin-1", self.status
+        except UnicodeEncodeError as exc:
+            shown = f" (masked, {len(value)} characters)" if self.secret else f"={value!r}"
+            raise InvalidArgument(
+                f"{name}{shown} has characters outside ASCII/Latin-1 "
+                f"(position {exc.start})", self.status
             ) from None
         if b"\x00" in raw:
-            raise LocalProtocolError(f"{name} must not contain a NULL character", self.status)
+            raise InvalidArgument(f"{name} must not contain a NULL character", self.status)
         if len(raw) >= self.max_len:
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{name} is {len(raw)} characters; the limit is {self.max_len - 1} "
                 f"({self.max_len} octets with the NULL)",
                 self.status,
             )
         if self.fixed is not None and raw and len(raw) != self.fixed:
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{name} must be {self.fixed} characters (YYMMDDhhmmsstnnp) or empty",
                 self.status,
             )
@@ -156,12 +165,12 @@ class ShortMessage:
         if isinstance(value, bytearray | memoryview):
             value = bytes(value)
         if not isinstance(value, bytes):
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{name} must be bytes (encode text first, e.g. with smppkit.text), "
                 f"not {type(value).__name__}"
             )
         if len(value) > self.max_len:
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{name} is {len(value)} octets; the limit is {self.max_len} "
                 "(use message_payload or split the text)",
                 _S.ESME_RINVMSGLEN,
@@ -181,9 +190,9 @@ class Octets:
         if isinstance(value, bytearray | memoryview):
             value = bytes(value)
         if not isinstance(value, bytes):
-            raise LocalProtocolError(f"{name} must be bytes, not {type(value).__name__}")
+            raise InvalidArgument(f"{name} must be bytes, not {type(value).__name__}")
         if len(value) > self.max_len:
-            raise LocalProtocolError(f"{name} is {len(value)} octets; limit {self.max_len}")
+            raise InvalidArgument(f"{name} is {len(value)} octets; limit {self.max_len}")
         return value
 
 
@@ -263,13 +272,13 @@ def _tag_of(key: Any) -> int:
         try:
             return TlvTag[key]
         except KeyError:
-            raise LocalProtocolError(f"unknown optional parameter name {key!r}") from None
+            raise InvalidArgument(f"unknown optional parameter name {key!r}") from None
     if isinstance(key, int) and 0 <= key <= 0xFFFF:
         try:
             return TlvTag(key)
         except ValueError:
             return int(key)
-    raise LocalProtocolError(f"TLV tag must be a TlvTag, a name or 0..0xFFFF, not {key!r}")
+    raise InvalidArgument(f"TLV tag must be a TlvTag, a name or 0..0xFFFF, not {key!r}")
 
 
 _INTS = {size: Int(size) for size in (1, 2, 4)}
@@ -297,11 +306,11 @@ def _check_tlv_value(tag: int, value: Any) -> Any:
         return cstring.check(name, value)
     if kind == "nec":
         if not (isinstance(value, tuple) and len(value) == 2):
-            raise LocalProtocolError("network_error_code must be a (network_type, error_code) pair")
+            raise InvalidArgument("network_error_code must be a (network_type, error_code) pair")
         return (_INTS[1].check(name, value[0]), _INTS[2].check(name, value[1]))
     if kind == "empty":
         if value not in (None, b"", True):
-            raise LocalProtocolError(f"{name} carries no value; use None")
+            raise InvalidArgument(f"{name} carries no value; use None")
         return None
     raise AssertionError(kind)  # pragma: no cover
 
@@ -310,7 +319,7 @@ def normalize_tlvs(tlvs: Any) -> tuple[Tlv, ...]:
     """Turn a dict {name|tag: value}, pairs or `Tlv`s into a validated tuple of `Tlv`.
 
     Raises:
-        LocalProtocolError: unknown name, or a value of the wrong type or size.
+        InvalidArgument: unknown name, or a value of the wrong type or size.
     """
     if not tlvs:
         return ()

@@ -25,6 +25,7 @@ from smppkit.simulator.config import (
     Outcome,
     SimConfig,
 )
+from smppkit.simulator.engine import ERR_SPLIT_PARTS, Engine
 from smppkit.simulator.scenarios import (
     BUILTIN_SCENARIOS,
     FAULT_KINDS,
@@ -32,7 +33,8 @@ from smppkit.simulator.scenarios import (
     Scenario,
     load_scenario,
 )
-from smppkit.simulator.server import DELIVER_RETRY_STATUSES, ERR_SPLIT_PARTS, Simulator
+from smppkit.simulator.server import Simulator
+from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY as DELIVER_RETRY_STATUSES
 
 __all__ = [
     "Account",
@@ -40,6 +42,7 @@ __all__ = [
     "DEFAULT_EPOCH",
     "DELIVER_RETRY_STATUSES",
     "ERR_SPLIT_PARTS",
+    "Engine",
     "FAULT_KINDS",
     "Fault",
     "Outcome",
@@ -129,7 +132,7 @@ class SimulatorHandle:
 
     @property
     def tls_cert(self) -> str | None:
-        return self.sim.config.tls_cert
+        return self.sim.tls_cert
 
     @property
     def account(self) -> Account:

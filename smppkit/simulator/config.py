@@ -1,6 +1,6 @@
 """What the simulator is told: accounts, instances, receipts, outcomes. Plain data, no I/O.
 
-The default profile "nexmo" follows the source document (`shared/reference/seed-summary.md`):
+The default profile "nexmo" follows the source document (`docs/source-document.md`):
 SMPP1 and SMPP2 form a cluster with one shared message store, SMPP0 stands alone. Limits
 follow the provider's published defaults (smpp-facts.md §1.2-1.3): 30 messages/s per
 account (above that: ESME_RTHROTTLED, 0x58) and 2 binds per account (a third:
@@ -34,9 +34,9 @@ class Account:
     """One SMPP account (system_id + password) and its limits."""
 
     system_id: str = "smppkit"
-    password: str = "secret"
-    throughput: float | None = 30.0  # submits per second, shared across the account's binds
-    max_binds: int = 2  # across the cluster
+    password: str = field(default="secret", repr=False)
+    throughput: float | None = 30.0  # submits per second, shared by the account's binds everywhere
+    max_binds: int = 2  # across every instance, SMPP0 included (smpp-facts.md §1.2)
     allow_ips: tuple[str, ...] = ()  # empty: any address may bind
     max_pending: int | None = None  # messages not yet final; above it ESME_RMSGQFUL
 
@@ -98,7 +98,7 @@ _TEST_RANGE = range(447700900000, 447700901000)
 def test_number_outcome(destination: str, dlr_delay: float) -> Outcome | None:
     """The forced outcome for a test number, or None for any other destination."""
     digits = destination.lstrip("+")
-    if not digits.isdigit() or int(digits) not in _TEST_RANGE:
+    if not (digits.isascii() and digits.isdigit()) or int(digits) not in _TEST_RANGE:
         return None
     last = int(digits[-1])
     stat = TEST_NUMBERS[last][0]
@@ -123,9 +123,26 @@ class SimConfig:
         receipt_tlvs: which TLVs a receipt carries besides its text.
         concat_timeout: seconds to wait for the missing parts of a concatenated message.
         deliver_timeout: seconds to wait for a deliver_sm_resp before sending again.
-        retry_delay: first back-off for a receipt the ESME asked to retry (doubles).
-        max_attempts: deliver_sm attempts per receipt before giving up.
-        inactivity_timeout: seconds without any PDU before the SMSC unbinds (None: never).
+        retry_delay: first back-off for a receipt the ESME asked to retry (doubles, at
+            most 60 s). A receipt is sent again until it is answered with a final status
+            or its validity ends; it is never dropped.
+        max_attempts: kept for old callers; receipts are no longer given up after a number
+            of attempts (see retry_delay).
+        inactivity_timeout: seconds without any PDU from the ESME before the SMSC unbinds
+            (None: never).
+        default_validity: seconds a message (and its receipt) lives when the submit gives
+            no validity_period (§7.1.1).
+        max_stored_receipts: receipts the store holds (waiting, in flight or waiting for a
+            resend); when full, new submits get ESME_RMSGQFUL.
+        enquire_link: the SMSC sends enquire_link on a session idle for
+            `enquire_link_interval` s (None: the profile's, 60 s) and unbinds it when no
+            enquire_link_resp comes within `enquire_link_timeout` s (§4.11).
+        bind_timeout: seconds a new connection may stay unbound (None: forever).
+        outbind: "host:port" of an ESME the SMSC outbinds to (§4.1.7) with the account
+            `outbind_account` (default the first) on `outbind_instance` (default the first).
+        alert_notification: send alert_notification (§4.12) `alert_delay` s after a
+            message failed with an absent subscriber (err 002), unless the submit's set_dpf
+            TLV was 0.
     """
 
     host: str = "127.0.0.1"
@@ -149,6 +166,17 @@ class SimConfig:
     tls_key: str | None = None
     tls: bool = False  # also listen with TLS (self-signed cert when none is given)
     failure_rate: float = 0.08  # share of ordinary numbers that do not end DELIVRD
+    default_validity: float = 48 * 3600.0
+    max_stored_receipts: int = 1_000_000
+    enquire_link: bool = True
+    enquire_link_interval: float | None = None
+    enquire_link_timeout: float = 10.0
+    bind_timeout: float | None = None
+    outbind: str | None = None
+    outbind_account: str | None = None
+    outbind_instance: str | None = None
+    alert_notification: bool = False
+    alert_delay: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
 
     def account(self, system_id: str) -> Account | None:

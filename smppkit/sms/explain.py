@@ -14,13 +14,12 @@ Bind passwords are masked in both the value and the hex column.
 
 from __future__ import annotations
 
-import contextlib
 import html
-import importlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from smppkit.protocol.codec import HEADER_LENGTH, decode, encode
+from smppkit.protocol.codec import HEADER_LENGTH, body_may_be_absent, decode, encode
 from smppkit.protocol.constants import (
     CommandId,
     MessageState,
@@ -33,6 +32,8 @@ from smppkit.protocol.constants import (
 from smppkit.protocol.errors import ProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 from smppkit.protocol.wire import CString, Int, ShortMessage, read_tlvs
+from smppkit.sms.text import decode_text
+from smppkit.sms.udh import IEI_CONCAT_8, IEI_CONCAT_16, parse_udh
 
 __all__ = ["COLUMNS", "Explanation", "Row", "explain"]
 
@@ -244,20 +245,19 @@ def _mean_time(value: str, field: str) -> str:
             "final_date": "empty: the message has not reached a final state",
         }.get(field, "empty")
     # "YYMMDDhhmmsstnnp ... p: '+' or '-' (local time ahead/behind UTC), 'R' relative"
-    # -- SMPP v3.4 §7.1.1
-    yy, mo, dd, hh, mi, ss, t, nn, p = (value[0:2], value[2:4], value[4:6], value[6:8],
-                                        value[8:10], value[10:12], value[12], value[13:15],
-                                        value[15])
+    # -- SMPP v3.4 §7.1.1. Only ASCII digits count ('²'.isdigit() is True, int('²') fails).
+    match = _TIME.fullmatch(value)
+    if match is None:
+        return "malformed time (expected YYMMDDhhmmsstnnp)"
+    yy, mo, dd, hh, mi, ss, t, nn, p = match.groups()
     if p == "R":
-        return f"relative: {int(yy)}y {int(mo)}m {int(dd)}d {hh}:{mi}:{ss} from now" \
-            if (yy + mo + dd + hh + mi + ss).isdigit() else "relative (malformed)"
-    if p in "+-" and nn.isdigit():
-        quarters = int(nn)
-        return (f"absolute: 20{yy}-{mo}-{dd} {hh}:{mi}:{ss}.{t} UTC{p}"
-                f"{quarters // 4:02d}:{quarters % 4 * 15:02d}")
-    return "malformed time (expected YYMMDDhhmmsstnnp)"
+        return f"relative: {int(yy)}y {int(mo)}m {int(dd)}d {hh}:{mi}:{ss} from now"
+    quarters = int(nn)
+    return (f"absolute: 20{yy}-{mo}-{dd} {hh}:{mi}:{ss}.{t} UTC{p}"
+            f"{quarters // 4:02d}:{quarters % 4 * 15:02d}")
 
 
+_TIME = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9])([0-9]{2})([-+R])")
 _PRIORITIES = ("level 0 (lowest)", "level 1", "level 2", "level 3 (highest)")
 
 
@@ -300,78 +300,56 @@ def _field_meaning(name: str, value: Any, command: str) -> str:
 
 # --- short_message: UDH and text ----------------------------------------------------------
 
-# 3GPP TS 23.040 §9.2.3.24 information element identifiers
-_IE_NAMES = {
-    0x00: "concatenated SM, 8-bit reference",
-    0x01: "special SMS message indication",
-    0x04: "application port addressing, 8-bit",
-    0x05: "application port addressing, 16-bit",
-    0x08: "concatenated SM, 16-bit reference",
-    0x24: "national language single shift",
-    0x25: "national language locking shift",
-}
-
-
 def _udh_rows(sm: bytes, base: int, rows: list[Row]) -> int:
     """Rows for the User Data Header at the start of `sm`; returns the header's length."""
-    udhl = sm[0]
-    end = 1 + udhl
-    if end > len(sm):
-        rows.append(Row(base, _hex(sm[:1]), "UDHL", str(udhl),
-                        f"User Data Header length {udhl} runs past short_message"))
+    udh = parse_udh(sm)
+    if udh.size > len(sm):
+        rows.append(Row(base, _hex(sm[:1]), "UDHL", str(udh.length),
+                        f"User Data Header length {udh.length} runs past short_message"))
         return 1
-    rows.append(Row(base, _hex(sm[:1]), "UDHL", str(udhl),
-                    f"User Data Header length: {udhl} octets follow"))
-    pos = 1
-    while pos + 2 <= end:
-        iei, iedl = sm[pos], sm[pos + 1]
-        rows.append(Row(base + pos, _hex(sm[pos:pos + 1]), "IEI", f"0x{iei:02X}",
-                        _IE_NAMES.get(iei, "information element")))
-        rows.append(Row(base + pos + 1, _hex(sm[pos + 1:pos + 2]), "IEDL", str(iedl),
-                        f"{iedl} octets of element data"))
-        data_at = pos + 2
-        data = sm[data_at:data_at + iedl]
-        if data_at + iedl > end:
-            rows.append(Row(base + data_at, _hex(data), "IE data", "", "runs past the UDH"))
-            return end
-        if iei in (0x00, 0x08) and iedl == (3 if iei == 0x00 else 4):
-            ref_len = 1 if iei == 0x00 else 2
+    rows.append(Row(base, _hex(sm[:1]), "UDHL", str(udh.length),
+                    f"User Data Header length: {udh.length} octets follow"))
+    for ie in udh.elements:
+        at = base + ie.offset
+        rows.append(Row(at, f"{ie.iei:02x}", "IEI", f"0x{ie.iei:02X}", ie.name))
+        rows.append(Row(at + 1, f"{ie.length:02x}", "IEDL", str(ie.length),
+                        f"{ie.length} octets of element data"))
+        data, data_at = ie.data, at + 2
+        if not ie.complete:
+            rows.append(Row(data_at, _hex(data), "IE data", "", "runs past the UDH"))
+            return udh.size
+        if ie.iei in (IEI_CONCAT_8, IEI_CONCAT_16) and ie.length == (
+            3 if ie.iei == IEI_CONCAT_8 else 4
+        ):
+            ref_len = 1 if ie.iei == IEI_CONCAT_8 else 2
             ref = int.from_bytes(data[:ref_len], "big")
             total, seq = data[ref_len], data[ref_len + 1]
-            rows.append(Row(base + data_at, _hex(data[:ref_len]), "reference", str(ref),
+            rows.append(Row(data_at, _hex(data[:ref_len]), "reference", str(ref),
                             "concatenation reference, the same in every part"))
-            rows.append(Row(base + data_at + ref_len, _hex(data[ref_len:ref_len + 1]),
+            rows.append(Row(data_at + ref_len, _hex(data[ref_len:ref_len + 1]),
                             "total", str(total), f"{total} parts in all"))
-            rows.append(Row(base + data_at + ref_len + 1, _hex(data[ref_len + 1:]), "seq",
+            rows.append(Row(data_at + ref_len + 1, _hex(data[ref_len + 1:]), "seq",
                             str(seq), f"this is part {seq} of {total}"))
-        elif iei in (0x04, 0x05) and iedl == (2 if iei == 0x04 else 4):
-            half = iedl // 2
-            rows.append(Row(base + data_at, _hex(data[:half]), "destination port",
+        elif ie.iei in (0x04, 0x05) and ie.length == (2 if ie.iei == 0x04 else 4):
+            half = ie.length // 2
+            rows.append(Row(data_at, _hex(data[:half]), "destination port",
                             str(int.from_bytes(data[:half], "big")), "application port"))
-            rows.append(Row(base + data_at + half, _hex(data[half:]), "originator port",
+            rows.append(Row(data_at + half, _hex(data[half:]), "originator port",
                             str(int.from_bytes(data[half:], "big")), "application port"))
         else:
-            rows.append(Row(base + data_at, _hex(data), "IE data", data.hex(), ""))
-        pos = data_at + iedl
-    if pos < end:
-        rows.append(Row(base + pos, _hex(sm[pos:end]), "UDH padding", "", "stray octets"))
-    return end
+            rows.append(Row(data_at, _hex(data), "IE data", data.hex(), ""))
+    if udh.leftover:
+        rows.append(Row(base + udh.size - len(udh.leftover), _hex(udh.leftover), "UDH padding",
+                        "", "stray octets"))
+    return udh.size
 
 
 def _decode_text(payload: bytes, data_coding: int) -> tuple[str, str] | None:
     """(text, how) for a short_message payload, or None for binary data."""
-    text_module = None
-    with contextlib.suppress(ImportError):
-        text_module = importlib.import_module("smppkit.text")
-    decoder = getattr(text_module, "decode_text", None)
-    if decoder is not None:
-        with contextlib.suppress(Exception):
-            return str(decoder(payload, data_coding, errors="replace")), "smppkit.text"
-    if data_coding in (0x00, 0x01, 0x03):
-        return payload.decode("latin-1"), "latin-1"
-    if data_coding == 0x08:
-        return payload.decode("utf-16-be", errors="replace"), "UTF-16-BE"
-    return None
+    try:
+        return decode_text(payload, data_coding, errors="replace"), "smppkit.text"
+    except ProtocolError:  # binary, or a data_coding not known here as text
+        return None
 
 
 def _short_message_rows(
@@ -579,9 +557,10 @@ def explain(data: bytes | bytearray | memoryview | Pdu) -> Explanation:
         body = data[:length] if HEADER_LENGTH <= length <= len(data) else data
         if cls is not None and length >= HEADER_LENGTH:
             try:
-                if len(body) == HEADER_LENGTH and cls.omit_body_on_error and status:
+                if len(body) == HEADER_LENGTH and body_may_be_absent(cls, status):
                     rows.append(Row(HEADER_LENGTH, "", "body", "(none)",
-                                    "an error response carries no body -- SMPP v3.4 §4.4.2"))
+                                    "an error response carries no body -- SMPP v3.4 §4.4.2"
+                                    if status else "no body (the unused message_id left out)"))
                 else:
                     _body_rows(cls, body, rows, cur)
                     _tlv_rows(body, len(body), rows, cur)

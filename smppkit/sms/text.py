@@ -76,6 +76,7 @@ from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 from smppkit.protocol.constants import CommandStatus, EsmClass
 from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import DeliverSm, Pdu, SubmitSm
+from smppkit.sms.udh import concat_udh, looks_like_concat_udh, parse_udh, split_udh
 
 __all__ = [
     "ENCODINGS",
@@ -151,7 +152,6 @@ ENCODINGS: dict[str, _Encoding] = {
 }
 #: Splitting methods -> UDH length in octets (0: no UDH).
 METHODS: dict[str, int] = {"udh8": 6, "udh16": 7, "sar": 0, "payload": 0}
-_UDH8_IEI, _UDH16_IEI = 0x00, 0x08
 
 
 def _encoding(name: str) -> _Encoding:
@@ -360,57 +360,6 @@ def unpack_septets(data: bytes, count: int, fill: int = 0) -> bytes:
         )
     value = int.from_bytes(data, "little")
     return bytes((value >> (fill + 7 * i)) & 0x7F for i in range(count))
-
-
-# --- UDH ----------------------------------------------------------------------------------
-
-
-def _udh(method: str, reference: int, total: int, seq: int) -> bytes:
-    if method == "udh8":
-        # "05 00 03 XX YY ZZ" -- smpp-facts §1.5; 3GPP TS 23.040 §9.2.3.24.1
-        return bytes((5, _UDH8_IEI, 3, reference, total, seq))
-    if method == "udh16":
-        # "06 08 04 RRRR TT SS" -- 3GPP TS 23.040 §9.2.3.24.8
-        return bytes((6, _UDH16_IEI, 4, reference >> 8, reference & 0xFF, total, seq))
-    return b""
-
-
-def split_udh(data: bytes) -> tuple[bytes, bytes]:
-    """(udh, rest) of a short_message that starts with a UDH (UDHL octet included in udh).
-
-    Raises:
-        RemoteProtocolError: the UDHL or an information element runs past the data.
-    """
-    if not data:
-        raise RemoteProtocolError("UDHI is set but short_message is empty", _S.ESME_RINVESMCLASS)
-    end = 1 + data[0]
-    if end > len(data):
-        raise RemoteProtocolError(
-            f"UDHL={data[0]} runs past the {len(data)}-octet short_message", _S.ESME_RINVESMCLASS
-        )
-    pos = 1
-    while pos < end:
-        if pos + 2 > end or pos + 2 + data[pos + 1] > end:
-            raise RemoteProtocolError(
-                f"information element at UDH octet {pos} runs past UDHL={data[0]}",
-                _S.ESME_RINVESMCLASS,
-            )
-        pos += 2 + data[pos + 1]
-    return bytes(data[:end]), bytes(data[end:])
-
-
-def _concat_ie(udh: bytes) -> tuple[str, int, int, int] | None:
-    """(method, reference, total, seq) of the concatenation IE in a UDH, or None."""
-    pos = 1
-    while pos + 1 < len(udh):
-        iei, length = udh[pos], udh[pos + 1]
-        value = udh[pos + 2 : pos + 2 + length]
-        if iei == _UDH8_IEI and length == 3:
-            return "udh8", value[0], value[1], value[2]
-        if iei == _UDH16_IEI and length == 4:
-            return "udh16", value[0] << 8 | value[1], value[2], value[3]
-        pos += 2 + length
-    return None
 
 
 # --- planning -----------------------------------------------------------------------------
@@ -665,7 +614,7 @@ def plan(text: str, encoding: str = "auto", method: str = "udh8", reference: int
                 )
         parts.append(
             Part(seq, total, "".join(a[0] for a in group), b"".join(a[1] for a in group),
-                 _udh(method, reference, total, seq), used, limit, method, enc.data_coding,
+                 concat_udh(method, reference, total, seq), used, limit, method, enc.data_coding,
                  reference)
         )
     return Plan(text, enc.name, enc.data_coding, method, unit, units, limit, tuple(parts),
@@ -799,9 +748,9 @@ def _fragment(item: Part | Pdu) -> _Frag:
     dc = item.data_coding  # type: ignore[attr-defined]
     if item.esm_class & EsmClass.udhi:  # type: ignore[attr-defined]
         udh, data = split_udh(body)
-        ie = _concat_ie(udh)
+        ie = parse_udh(udh).concat
         if ie is not None:
-            return _Frag(ie[0], ie[1], ie[2], ie[3], data, dc, addrs)
+            return _Frag(ie.method, ie.reference, ie.total, ie.seq, data, dc, addrs)
         return _Frag(method, None, 1, 1, data, dc, addrs)
     ref = item.tlv("sar_msg_ref_num")
     if ref is not None:
@@ -967,14 +916,6 @@ def _alphabet_findings(data: bytes, smsc_alphabet: str, where: str) -> list[Find
     return []
 
 
-def _looks_like_concat_udh(data: bytes) -> bool:
-    if len(data) >= 7 and data[:3] == b"\x05\x00\x03":
-        return 1 <= data[5] <= data[4]
-    if len(data) >= 8 and data[:3] == b"\x06\x08\x04":
-        return 1 <= data[6] <= data[5]
-    return False
-
-
 def _encoding_of(data_coding: int) -> _Encoding:
     """The encoding whose units and limits apply to a data_coding (8-bit for the rest)."""
     if data_coding == 0 or 0xF0 <= data_coding <= 0xF3:
@@ -1003,7 +944,7 @@ def _pdu_findings(pdu: Pdu, smsc_alphabet: str, where: str) -> list[Finding]:
                 "clear 0x40 in esm_class, or put the UDH first in short_message",
                 where,
             )]
-    elif _looks_like_concat_udh(body):
+    elif looks_like_concat_udh(body):
         shown = decode_text(body[: 1 + body[0]], dc, errors="replace") if dc in (0, 3, 8) else ""
         out.append(Finding(
             "error",

@@ -54,15 +54,22 @@ class Esme:
     """An smpplib client that answers deliver_sm with `answer` and keeps what it reads."""
 
     def __init__(
-        self, address: str, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 2.0
+        self, address: str, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 2.0,
+        sock: socket.socket | None = None,
     ) -> None:
         host, port = hostport(address)
         self.client = smpplib.client.Client(
             host, port, timeout=timeout, ssl_context=ssl_context, allow_unknown_opt_params=True
         )
-        self.client.connect()
+        if sock is None:
+            self.client.connect()
+        else:  # a connection the SMSC opened (outbind, SMPP v3.4 §4.1.7)
+            sock.settimeout(timeout)
+            self.client._socket = sock
+            self.client.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN
         self.timeout = timeout
         self.answer: int | None = 0
+        self.answer_enquire_link = True  # False: a hung client
         self.delivered: list[Any] = []  # every deliver_sm, in arrival order
         self.unsolicited: list[Any] = []  # other requests the SMSC sent (unbind, ...)
         self.log: list[str] = []  # command names in arrival order
@@ -100,8 +107,10 @@ class Esme:
             self.delivered.append(pdu)
             if self.answer is not None:
                 self.reply(pdu, "deliver_sm_resp", status=self.answer)
-        elif pdu.command == "enquire_link":
+        elif pdu.command == "enquire_link" and self.answer_enquire_link:
             self.reply(pdu, "enquire_link_resp")
+        elif pdu.command == "alert_notification":
+            self.unsolicited.append(pdu)
         elif pdu.command == "unbind":
             self.unsolicited.append(pdu)
             self.reply(pdu, "unbind_resp")

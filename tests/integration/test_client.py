@@ -113,11 +113,48 @@ def test_throttled_submits_are_reported_not_raised(start_sim):
     assert "ESME_RTHROTTLED" in repr(next(r for r in results if not r.ok))
 
 
-def test_wait_for_receipts_times_out_for_a_number_that_never_gets_one(sim):
+def test_wait_for_receipts_returns_what_arrived_and_names_what_is_missing(sim):
     with client.connect(sim) as conn:
-        sent = conn.send_text("447700900004", "no receipt")  # test number ...4: none
-        with pytest.raises(client.SendTimeout, match="1 of 1"):
-            conn.wait_for_receipts([sent], timeout=0.5)
+        sent = [conn.send_text(f"44770090000{d}", f"m{d}") for d in (0, 0, 4, 1)]  # ...4: no receipt
+        df = conn.wait_for_receipts(sent, timeout=1)
+        assert list(df["outcome"]) == ["delivered", "delivered", "pending", "failed"]
+        assert df.attrs["missing"] == [sent[2].message_id]
+        with pytest.raises(client.ReceiptsMissing, match="1 of 4") as info:
+            conn.wait_for_receipts(sent, timeout=0.2, strict=True)
+    assert info.value.missing == [sent[2].message_id]
+    assert list(info.value.receipts["stat"].fillna("-")) == ["DELIVRD", "DELIVRD", "-", "UNDELIV"]
+
+
+def test_message_results_roll_up_the_parts(sim):
+    with client.connect(sim) as conn:
+        long_ok = conn.send_text("447700900000", "x" * 400, reference=3)
+        long_failed = conn.send_text("447700900001", "y" * 200, reference=4)
+        never = conn.send_text("447700900004", "z" * 200, reference=5)
+        by_message = conn.wait_for_receipts([long_ok, long_failed, never], timeout=1, by="message")
+    assert list(by_message["result"]) == ["delivered", "failed", "pending"]
+    assert list(by_message["parts"]) == [3, 2, 2]
+    assert by_message.loc[1, "detail"] == "UNDELIV err 001, UNDELIV err 001"
+    assert by_message.loc[2, "detail"] == "pending, pending"
+
+
+def test_message_results_partly_delivered():
+    import pandas as pd
+
+    sent = client.Sent("447", "t", ["a", "b", "c"], [0, 0, 0], "h:1", 3)
+    parts = pd.DataFrame({"message_id": ["a", "b", "c"], "stat": ["DELIVRD", "UNDELIV", "DELIVRD"],
+                          "err": ["000", "001", "000"], "outcome": ["delivered", "failed", "delivered"]})
+    (row,) = client.message_results([sent], parts).to_dict("records")
+    assert (row["result"], row["delivered"], row["failed"]) == ("partly delivered", 2, 1)
+    assert row["detail"] == "DELIVRD, UNDELIV err 001, DELIVRD"
+    refused = client.Sent("447", "t", [None], [0x58], "h:1", 1)
+    assert client.message_results([refused], parts).loc[0, "result"] == "failed"
+
+
+def test_host_port_binds_with_the_simulators_account_by_default(sim, monkeypatch):
+    monkeypatch.delenv("SMPPKIT_SYSTEM_ID", raising=False)
+    monkeypatch.delenv("SMPPKIT_PASSWORD", raising=False)
+    with client.connect(sim.address("SMPP0")) as conn:
+        assert conn.alive and conn.send_text("447700900000", "hi").ok
 
 
 def test_listener_answers_enquire_link_and_send_does_not_race_it(start_sim):
@@ -144,7 +181,7 @@ def test_listener_answers_enquire_link_and_send_does_not_race_it(start_sim):
 
 def test_smsc_unbind_marks_the_bind_dead(start_sim):
     sim = start_sim(scenario="smsc-unbind")
-    conn = client.connect(sim)
+    conn = client.connect(sim, reconnect=False)
     try:
         for i in range(5):
             conn.send_text("447700900000", f"m{i}")
