@@ -322,7 +322,8 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 def _load_extras() -> None:
     # Sub-commands that live next to the code they run. A module that fails to import is a bug
     # to show, not a sub-command to hide ("invalid choice: 'doctor'").
-    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel"):
+    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel",
+                   "smppkit.diagnose.convert"):
         importlib.import_module(module).register_cli(register)
 
 
