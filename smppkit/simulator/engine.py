@@ -88,6 +88,7 @@ from smppkit.simulator.config import (
     SimConfig,
     draw_outcome,
 )
+from smppkit.simulator.guard import BindGuard, address_of
 from smppkit.simulator.scenarios import Fault, Scenario, load_scenario
 from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY
 from smppkit.sms.receipts import Receipt, format_receipt
@@ -443,6 +444,7 @@ class Engine:
                                  _PROFILE_ENQUIRE_LINK.get(config.profile)) if config.enquire_link else None
         self._sweeping = False
         self._receipted_id_tlv = "receipted_message_id" in config.receipt_tlvs
+        self.bind_guard = BindGuard(config.bind_failure_limit, config.bind_lockout)
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -463,7 +465,8 @@ class Engine:
         """A TCP connection to `instance` is up (`outbound`: one the engine asked for)."""
         self.now = now
         inst = self.instances[instance]
-        session = Session(Role.SMSC, observer=self._observer(conn) if self.tracing else None)
+        session = Session(Role.SMSC, max_command_length=self.config.max_command_length,
+                          observer=self._observer(conn) if self.tracing else None)
         c = Conn(conn, inst, peer, session, now, outbound)
         if self._fault("ignore_enquire_link", instance):
             session.answer_enquire_link = False
@@ -773,13 +776,23 @@ class Engine:
 
     def _bind(self, c: Conn, pdu: Any) -> None:
         kind, resp_cls = _BIND_KINDS[pdu.command_id]
+        address = address_of(c.peer)
+        locked = self.bind_guard.locked(address, self.now)
+        if locked is not None:
+            # refused unchecked, so a password guesser learns nothing (BindGuard)
+            self.counters["binds_locked_out"] += 1
+            self.note(c, f"bind refused: {address} is locked for {locked:.1f} s more after "
+                         f"{self.bind_guard.limit} failed binds in a row")
+            self._send(c, resp_cls(command_status=_S.ESME_RBINDFAIL, sequence_number=pdu.sequence_number))
+            self._close(c)
+            return
         account = self._accounts.get(pdu.system_id)
         status = 0
         if account is None:
             status = _S.ESME_RINVSYSID
         elif pdu.password != account.password:
             status = _S.ESME_RINVPASWD
-        elif account.allow_ips and c.peer.rsplit(":", 1)[0] not in account.allow_ips:
+        elif account.allow_ips and address not in account.allow_ips:
             status = _S.ESME_RBINDFAIL
         elif self._binds_of(account.system_id) >= account.max_binds:
             # "Any extra bind is rejected with ESME_RALYBND" -- smpp-facts.md §1.2 (V8): the
@@ -788,7 +801,13 @@ class Engine:
         if status or account is None:
             self.counters["bind_failures"] += 1
             self._send(c, resp_cls(command_status=status, sequence_number=pdu.sequence_number))
+            if status in (_S.ESME_RINVSYSID, _S.ESME_RINVPASWD) and self.bind_guard.failed(address, self.now):
+                self.counters["bind_lockouts"] += 1
+                self.note(c, f"{self.bind_guard.limit} failed binds in a row from {address}: its "
+                             f"binds are refused for {self.bind_guard.lockout:g} s")
+                self._close(c)
             return
+        self.bind_guard.succeeded(address)
         c.account = account.system_id
         c.limits = account
         c.bind = kind
