@@ -9,6 +9,9 @@ Start it from Python (it runs in a background thread with its own event loop)::
         df = sim.trace()                 # every PDU in and out, as a DataFrame
 
 or from a shell: ``smppkit sim`` (see ``smppkit sim --help``).
+
+Every rule lives in `smppkit.simulator.engine.Engine` (sans-IO); `server` runs it on
+asyncio sockets, `virtual` on virtual time with scripted ESMEs (the sample logs).
 """
 
 from __future__ import annotations

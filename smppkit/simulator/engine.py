@@ -444,6 +444,7 @@ class Engine:
                                  _PROFILE_ENQUIRE_LINK.get(config.profile)) if config.enquire_link else None
         self._sweeping = False
         self.bind_guard = BindGuard(config.bind_failure_limit, config.bind_lockout)
+        self._receipted_id_tlv = "receipted_message_id" in config.receipt_tlvs
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -561,7 +562,9 @@ class Engine:
         inst.up = False
         self._actions.append(Listen(name, False))
         for c in list(inst.conns.values()):
-            self._close(c, abort=True)
+            # closed (FIN), not reset: a client sees the end of the stream, as when a
+            # server process stops
+            self._close(c)
             self.connection_closed(c.id, now)
         self.counters["outages"] += 1
         self.note_instance(name, "instance stopped (outage)")
@@ -731,6 +734,8 @@ class Engine:
             c.pdus_in += 1
             c.last_in = self.now
             self._handle(c, event)
+            if not self.scenario.faults:
+                continue
             drop = self._fault("drop_connection", c.instance.name)
             if drop and c.pdus_in >= drop.after:
                 self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
@@ -921,13 +926,14 @@ class Engine:
         if self.scenario.faults and self._fault("generic_nack", inst):
             self._send(c, GenericNack(command_status=_S.ESME_RSYSERR, sequence_number=seq))
             return
-        if not _valid_address(pdu.destination_addr, required=True):
+        destination = pdu.destination_addr
+        if not (destination.isascii() and destination.isprintable() and destination):
             self._send(c, resp_cls(command_status=_S.ESME_RINVDSTADR, sequence_number=seq))
             return
         if not _valid_address(pdu.source_addr, required=False):
             self._send(c, resp_cls(command_status=_S.ESME_RINVSRCADR, sequence_number=seq))
             return
-        if resp_cls is DataSmResp:
+        if resp_cls is DataSmResp or not (pdu.schedule_delivery_time or pdu.validity_period):
             times: tuple[float, float] | int = (self.now, self.now + self.config.default_validity)
         else:
             times = self._times(pdu)
@@ -1135,7 +1141,7 @@ class Engine:
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
         tlvs: tuple[Tlv, ...] = ()
-        if "receipted_message_id" in self.config.receipt_tlvs:
+        if self._receipted_id_tlv:
             tlvs = (Tlv(TlvTag.receipted_message_id, rid),)
         tlvs += self._outcome_tlvs(stat, err)
         text = format_receipt(Receipt(id=rid, submit_date=stamp(msg.submitted_at),

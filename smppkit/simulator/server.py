@@ -376,11 +376,9 @@ class Simulator:
 
     async def start_instance(self, name: str) -> None:
         """Bring a stopped instance back on its old port(s)."""
+        await self._relisten(name)  # listening again before the engine says so
         self.engine.start_instance(name, self.now())
         self.run_actions()
-        inst = self.instances[name]
-        if not inst.up:
-            await self._listen(inst, inst.port, inst.tls_port)
 
     async def close(self, unbind_wait: float = 1.0) -> None:
         """Unbind every client (waiting up to `unbind_wait` s), then close everything.
