@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--wall-clock", action="store_true",
                      help="use real time, not the fixed clock that starts at the same instant every run")
     sim.add_argument("--no-trace-memory", action="store_true", help="keep no events in memory (long runs)")
+    sim.add_argument("--mo", metavar="FILE",
+                     help="MO messages to send to the (first) account, one a line: SOURCE DESTINATION TEXT; "
+                          "held until the account has a receiving bind, long texts in parts")
     sim.add_argument("--http", type=int, metavar="PORT",
                      help="serve a live view of the counters on http://HOST:PORT/ and Prometheus "
                           "metrics on /metrics (default: off)")
@@ -201,21 +204,42 @@ def _sim(args: argparse.Namespace) -> int:
             **_guard_config(args),  # type: ignore[arg-type]
         )
         sim = Simulator(config)
-    except (ValueError, TypeError) as exc:
+        mo = _read_mo_file(args.mo) if args.mo else []
+    except (ValueError, TypeError, OSError) as exc:
         print(f"smppkit sim: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(sim, args.http))
+    return asyncio.run(_serve(sim, args.http, mo))
+
+
+def _read_mo_file(path: str) -> list[tuple[str, str, str]]:
+    """(source, destination, text) per line of an --mo file; blank and # lines skipped."""
+    messages = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            fields = line.rstrip("\n").split(None, 2)
+            if len(fields) < 3:
+                raise ValueError(f"{path} line {number}: expected SOURCE DESTINATION TEXT, got {line.strip()!r}")
+            messages.append((fields[0], fields[1], fields[2]))
+    return messages
 
 
 def _describe_setup(sim: object) -> list[str]:
     """The lines `smppkit sim` prints after its listening lines: accounts and the clock."""
-    from smppkit.simulator import Simulator
+    from smppkit.simulator import Account, Simulator
 
     assert isinstance(sim, Simulator)
     lines = []
+    demo = Account()
     for a in sim.config.accounts:
-        limit = f"{a.throughput:g} msg/s" if a.throughput else "no throughput limit"
-        lines.append(f"account {a.system_id} (password {'*' * 6}): {limit}, {a.max_binds} binds")
+        rate = f"{a.throughput:g} msg/s" if a.throughput else "no throughput limit"
+        if (a.system_id, a.password) == (demo.system_id, demo.password):
+            # the simulator's own demo account: not a secret of the user, and what a first bind needs
+            lines.append(f"account {a.system_id} (password {a.password}, the simulator's built-in demo "
+                         f"account): {rate}, {a.max_binds} binds")
+        else:
+            lines.append(f"account {a.system_id} (password {'*' * 6}): {rate}, {a.max_binds} binds")
     cfg = sim.config
 
     def limit(value: object, unit: str = "") -> str:
@@ -234,7 +258,8 @@ def _describe_setup(sim: object) -> list[str]:
     return lines
 
 
-async def _serve(sim: object, http_port: int | None = None) -> int:
+async def _serve(sim: object, http_port: int | None = None,
+                 mo: list[tuple[str, str, str]] | None = None) -> int:
     from smppkit.simulator import Simulator
 
     assert isinstance(sim, Simulator)
@@ -243,14 +268,13 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
     except OSError as exc:
         print(f"smppkit sim: cannot listen: {exc}", file=sys.stderr)
         return 1
-    for inst in sim.instances.values():
-        if inst.port is not None:
-            print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
-        if inst.tls_port:
-            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
-    if sim.tls_cert:
-        kept = "" if sim.config.tls_cert else " (self-signed, deleted at stop)"
-        print(f"TLS certificate: {sim.tls_cert}{kept}", flush=True)
+    # Ctrl-C and SIGTERM unbind the clients and stop; from before the first line is printed,
+    # so whoever reads "listening" may stop us at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     live = None
     if http_port is not None:
         from smppkit.simulator.live import LiveServer
@@ -261,14 +285,23 @@ async def _serve(sim: object, http_port: int | None = None) -> int:
             print(f"smppkit sim: cannot serve the live view: {exc}", file=sys.stderr)
             await sim.close()
             return 1
+    for inst in sim.instances.values():
+        if inst.port is not None:
+            print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
+        if inst.tls_port:
+            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    if sim.tls_cert:
+        kept = "" if sim.config.tls_cert else " (self-signed, deleted at stop)"
+        print(f"TLS certificate: {sim.tls_cert}{kept}", flush=True)
+    if live is not None:
         print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
     for line in _describe_setup(sim):
         print(line, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    account = sim.config.accounts[0].system_id
+    for reference, (source, destination, text) in enumerate(mo or [], 1):
+        sim.inject(account, sim.mo_pdus(source, destination, text, reference=reference % 256))
+    if mo:
+        print(f"{len(mo)} MO message(s) from --mo queued for account {account}", flush=True)
     await stop.wait()
     if live is not None:
         await live.close()
@@ -289,7 +322,8 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 def _load_extras() -> None:
     # Sub-commands that live next to the code they run. A module that fails to import is a bug
     # to show, not a sub-command to hide ("invalid choice: 'doctor'").
-    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel"):
+    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel",
+                   "smppkit.diagnose.convert"):
         importlib.import_module(module).register_cli(register)
 
 

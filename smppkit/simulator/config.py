@@ -47,7 +47,8 @@ class Account:
         """`"SYSTEM_ID:PASSWORD"` as given on the command line."""
         system_id, sep, password = text.partition(":")
         if not sep or not system_id:
-            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD, got {text!r}")
+            why = "no ':' in it" if not sep else "nothing before the ':'"  # never echo it: a secret
+            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD; got {len(text)} characters, {why}")
         return cls(system_id=system_id, password=password, **limits)  # type: ignore[arg-type]
 
 

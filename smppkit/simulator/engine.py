@@ -443,8 +443,8 @@ class Engine:
         self.enquire_interval = (interval if interval is not None else
                                  _PROFILE_ENQUIRE_LINK.get(config.profile)) if config.enquire_link else None
         self._sweeping = False
-        self.bind_guard = BindGuard(config.bind_failure_limit, config.bind_lockout)
         self._receipted_id_tlv = "receipted_message_id" in config.receipt_tlvs
+        self.bind_guard = BindGuard(config.bind_failure_limit, config.bind_lockout)
 
     # -- inputs --------------------------------------------------------------------------
 

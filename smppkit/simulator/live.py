@@ -53,7 +53,7 @@ def read(sim: Any) -> dict[str, Any]:
     for key in COUNTERS:
         counters.setdefault(key, 0)
     binds: collections.Counter[tuple[str, str, str]] = collections.Counter()
-    for conn in list(sim.engine.conns.values()):
+    for conn in list(sim.engine.conns.values()):  # the sans-IO engine's view of each connection
         if conn.session.is_bound:
             binds[(conn.instance.name, conn.account, conn.bind)] += 1
     return {
