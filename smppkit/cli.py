@@ -208,7 +208,21 @@ def _sim(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as exc:
         print(f"smppkit sim: {exc}", file=sys.stderr)
         return 2
+    _allow_descriptors(config.max_connections)
     return asyncio.run(_serve(sim, args.http, mo))
+
+
+def _allow_descriptors(connections: int | None) -> None:
+    """Raise this process's open-file limit (up to the hard one) so `max_connections`
+    sockets fit; many systems start at 1,024."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = (connections or 4096) + 64  # listeners, trace file, the live view
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
 def _read_mo_file(path: str) -> list[tuple[str, str, str]]:

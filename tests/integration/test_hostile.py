@@ -405,7 +405,7 @@ def test_smppkit_sim_tls_only_prints_the_certificate_and_removes_it_at_stop():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "smppkit", "sim", "--profile", "single", "--tls-only",
-                             "--port", str(port)], stdout=subprocess.PIPE, text=True,
+                             "--port", str(port), "--account", "alice:hunter2"], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert proc.stdout is not None
@@ -421,9 +421,36 @@ def test_smppkit_sim_tls_only_prints_the_certificate_and_removes_it_at_stop():
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=15)
         assert proc.returncode == 0
-        assert "secret" not in out
+        assert "hunter2" not in out
         assert not cert.parent.exists()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option, value", [
+    ("pdu_timeout", 0), ("bind_timeout", -1.0), ("max_connections", 0), ("read_chunk", 0),
+    ("max_command_length", 15),
+])
+def test_a_limit_that_cannot_work_is_refused_with_its_name(option, value):
+    from smppkit.simulator import Simulator
+
+    with pytest.raises(ValueError, match=option):
+        Simulator(**{option: value})
+
+
+def test_smppkit_sim_refuses_a_negative_limit_and_lists_every_default_in_help():
+    run = subprocess.run([sys.executable, "-m", "smppkit", "sim", "--pdu-timeout", "-1"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "--pdu-timeout" in run.stderr
+    text = subprocess.run([sys.executable, "-m", "smppkit", "sim", "--help"], capture_output=True,
+                          text=True, timeout=30).stdout
+    for option in ("--bind-timeout", "--pdu-timeout", "--inactivity-timeout", "--enquire-link-timeout",
+                   "--max-connections", "--max-connections-per-address", "--max-command-length",
+                   "--read-chunk", "--write-high-water", "--bind-failure-limit", "--bind-lockout"):
+        block = text.split("\n  " + option + " ", 1)[1].split("\n  --", 1)[0]
+        assert "(default" in " ".join(block.split()), f"{option} shows no default"
