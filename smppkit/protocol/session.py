@@ -225,6 +225,11 @@ class Session:
         else:
             self._eof = True
 
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet read as a PDU (the start of an unfinished one)."""
+        return self._framer.buffered
+
     def next_event(self) -> Any:
         """The next event: a `Pdu`, `InvalidPdu`, `Rejected`, `NEED_DATA` or `CONNECTION_CLOSED`."""
         if self._framer.broken is not None:
@@ -431,5 +436,11 @@ class Session:
         return self.state in _BOUND
 
     def close(self) -> None:
-        """Mark the session closed (the caller closed the socket)."""
+        """Mark the session closed (the caller closed the socket) and drop its buffers:
+        nothing more is read or sent, and whoever still holds the session (a timer) should
+        not hold up to a PDU's worth of octets with it."""
         self.state = State.CLOSED
+        self._eof = True
+        if self._framer.buffered:
+            self._framer = Framer(self._framer.max_command_length)
+        self._out = bytearray()
