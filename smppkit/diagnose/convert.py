@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from smppkit.diagnose import logs
 
 __all__ = ["CHUNK_BYTES", "NULL_PARTITION", "PARTITIONS", "Converted", "convert", "read_events",
-           "register_cli"]
+           "register_cli", "sniff"]
 
 #: Bytes of JSONL read per chunk (a chunk of the 1M-event benchmark trace is ~110k events).
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -101,6 +101,20 @@ def _kannel_events(path: str) -> pd.DataFrame | None:
     return df
 
 
+def sniff(path: str | os.PathLike[str]) -> str:
+    """`logs.sniff`, or "kannel" for a Kannel bearerbox/access log.
+
+    Raises:
+        ValueError: the format cannot be told.
+    """
+    try:
+        return logs.sniff(path)
+    except ValueError:
+        if _kannel_events(os.fspath(path)) is None:
+            raise
+        return "kannel"
+
+
 def _read_whole(path: str, format: str) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", logs.BadLineWarning)  # listed in bad_lines instead
@@ -132,7 +146,7 @@ def read_events(path: str | os.PathLike[str], format: str = "auto",
     bar = bar or _NoBar()
     with open(path, "rb"):  # the OS's clear error for a missing or unreadable file
         pass
-    fmt = logs.sniff(path) if format == "auto" else format
+    fmt = sniff(path) if format == "auto" else format
     if fmt != "trace":
         df = _read_whole(path, format)
         bar.update(os.path.getsize(path))  # type: ignore[attr-defined]

@@ -106,6 +106,21 @@ class Lab:
             raise RuntimeError("set SMPPKIT_TO to your own handset's number to send for real")
         return to
 
+    def address(self, instance: str = "SMPP1") -> str:
+        """"host:port" of a simulator instance, or the real SMSC's (SMPPKIT_SMSC)."""
+        if self.sim is not None:
+            return self.sim.address(instance)
+        return self._env.get("SMPPKIT_SMSC", "").split(",")[0]
+
+    @property
+    def account(self) -> tuple[str, str]:
+        """(system_id, password) binds use: the simulator's account, or the environment's."""
+        if self.sim is not None:
+            return self.sim.account.system_id, self.sim.account.password
+        from smppkit.clients.client import default_account
+
+        return default_account(self._env)
+
     def connect(self, **kwargs: Any) -> Any:
         """`smppkit.client.connect(self.target, **kwargs)`."""
         from smppkit.clients.client import connect

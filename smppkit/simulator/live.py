@@ -43,7 +43,7 @@ COUNTERS: dict[str, str] = {
 }
 
 #: `Simulator.snapshot()` keys that are gauges (they go up and down); the rest only count up.
-_GAUGES = {"bound_sessions", "receipts_waiting", "messages_pending"}
+_GAUGES = {"bound_sessions", "receipts_waiting", "receipts_held", "messages_pending"}
 
 
 def read(sim: Any) -> dict[str, Any]:
