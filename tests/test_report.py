@@ -67,8 +67,8 @@ def test_a_log_with_nothing_readable_is_one_clear_error(tmp_path, capsys) -> Non
 
 
 @pytest.mark.integration
-def test_the_report_renders_in_chromium(tmp_path, chromium) -> None:  # noqa: F811
-    result = report.analyze(datasets.path("split_parts"), tmp_path)
+def test_the_report_renders_in_chromium(throttled, chromium) -> None:  # noqa: F811
+    result = throttled
     chromium.get(result.html.as_uri())
     assert chromium.find_element("tag name", "h1").text == "SMPP traffic analysis"
     h2 = [e.text for e in chromium.find_elements("tag name", "h2")]
