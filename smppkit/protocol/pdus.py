@@ -15,12 +15,15 @@ given as a dict: ``SubmitSm(..., tlvs={"sar_msg_ref_num": 7})``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from smppkit.protocol.constants import SECRET_MASK, CommandId, CommandStatus, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
+
+_C = TypeVar("_C", bound=type)
 
 __all__ = [
     "PDU_CLASSES",
@@ -365,14 +368,18 @@ def _compile_copy(cls: type) -> Any:
     return fn
 
 
-def _body(cls: type) -> type:
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def _body(cls: _C) -> _C:
     """Make an intermediate body class a dataclass so its fields are inherited."""
-    return dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
+    return cast(_C, dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls))
 
 
-def _pdu(command_id: CommandId, *, omit_body_on_error: bool = False):  # type: ignore[no-untyped-def]
-    def wrap(cls: type) -> type:
-        cls = dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def _pdu(command_id: CommandId, *, omit_body_on_error: bool = False) -> Callable[[_C], _C]:
+    """Make `cls` the frozen, keyword-only dataclass of `command_id`'s PDU, and register it."""
+
+    def wrap(cls: _C) -> _C:
+        cls = cast(_C, dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls))
         cls.command_id = command_id  # type: ignore[attr-defined]
         cls.body = tuple(  # type: ignore[attr-defined]
             (f.name, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata
