@@ -110,3 +110,31 @@ def test_send_split_needs_two_binds(smsc):
 def test_wait_until():
     assert lab.wait_until(lambda: True, timeout=0.1)
     assert not lab.wait_until(lambda: False, timeout=0.05)
+
+
+def test_simulator_only_cells_say_so_on_a_real_smsc_and_go_on(capsys):
+    real = lab.start(env={"SMPPKIT_SMSC": "smsc.example:2775", "SMPPKIT_SYSTEM_ID": "me",
+                          "SMPPKIT_PASSWORD": "pw"}, quiet=True)
+    assert real.simulator_only("stopping an instance") is False
+    assert real.inject_mo("447700900123", "me", "hi") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "(needs the simulator: stopping an instance; skipped against smsc.example:2775)",
+        "(needs the simulator: injecting an MO; send an SMS from a handset to your number instead; "
+        "skipped against smsc.example:2775)",
+    ]
+    assert real.address("SMPP0") == "smsc.example:2775" and real.account == ("me", "pw")
+
+
+def test_simulator_only_is_silent_on_the_simulator(smsc, capsys):
+    capsys.readouterr()
+    assert smsc.simulator_only("anything") is True
+    assert capsys.readouterr().out == ""
+    assert smsc.account == ("smppkit", "secret") and smsc.address("SMPP0") == smsc.sim.address("SMPP0")
+
+
+def test_inject_mo_on_the_simulator_reaches_a_receiver_whole(smsc):
+    with smsc.connect(bind="receiver") as rx:
+        assert smsc.inject_mo("447700900123", "smppkit", "z" * 300, reference=4) == 2
+        assert lab.wait_until(lambda: len(rx.mo()) == 1 and rx.mo()["complete"].all())
+        assert rx.mo().loc[0, "text"] == "z" * 300

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from smppkit.notebook.widgets import monitor  # the simulator's live counters, in place
 from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import Pdu
 from smppkit.protocol.session import (
@@ -47,6 +48,7 @@ __all__ = [
     "Lab",
     "ZOO_PATH",
     "exchange",
+    "monitor",
     "receipt_zoo",
     "send_split",
     "setup_display",
@@ -103,6 +105,21 @@ class Lab:
         if not to:
             raise RuntimeError("set SMPPKIT_TO to your own handset's number to send for real")
         return to
+
+    def address(self, instance: str = "SMPP1") -> str:
+        """"host:port" of a simulator instance, or the real SMSC's (SMPPKIT_SMSC)."""
+        if self.sim is not None:
+            return self.sim.address(instance)
+        return self._env.get("SMPPKIT_SMSC", "").split(",")[0]
+
+    @property
+    def account(self) -> tuple[str, str]:
+        """(system_id, password) binds use: the simulator's account, or the environment's."""
+        if self.sim is not None:
+            return self.sim.account.system_id, self.sim.account.password
+        from smppkit.clients.client import default_account
+
+        return default_account(self._env)
 
     def connect(self, **kwargs: Any) -> Any:
         """`smppkit.client.connect(self.target, **kwargs)`."""

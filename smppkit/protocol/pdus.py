@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from smppkit.protocol.constants import CommandId, CommandStatus, TlvTag
+from smppkit.protocol.constants import SECRET_MASK, CommandId, CommandStatus, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
 
@@ -150,7 +150,8 @@ class _DestAddresses:
                 _DL_NAME.write(dest.dl_name, out)
 
     def check(self, name: str, value: Any) -> tuple[Any, ...]:
-        value = tuple(value)
+        entries: tuple[Any, ...] = tuple(value)
+        value = entries
         # "number_of_dests ... maximum 254" -- SMPP v3.4 §4.5.1
         if len(value) > 254:
             raise InvalidArgument(f"{name} has {len(value)} entries; limit 254", _S.ESME_RINVNUMDESTS)
@@ -163,7 +164,7 @@ class _DestAddresses:
                 _DL_NAME.check("dl_name", dest.dl_name)
             else:
                 raise InvalidArgument(f"{name} entries must be SmeAddress or DistributionList")
-        return value
+        return entries
 
 
 class _UnsuccessSmes:
@@ -190,7 +191,8 @@ class _UnsuccessSmes:
             _U32.write(sme.error_status_code, out)
 
     def check(self, name: str, value: Any) -> tuple[UnsuccessSme, ...]:
-        value = tuple(value)
+        entries: tuple[UnsuccessSme, ...] = tuple(value)
+        value = entries
         if len(value) > 254:
             raise InvalidArgument(f"{name} has {len(value)} entries; limit 254")
         for sme in value:
@@ -200,7 +202,7 @@ class _UnsuccessSmes:
             _U8.check("dest_addr_npi", sme.dest_addr_npi)
             _DST_ADDR.check("destination_addr", sme.destination_addr)
             _U32.check("error_status_code", sme.error_status_code)
-        return value
+        return entries
 
 
 # --- the base class and registry ----------------------------------------------------------
@@ -282,7 +284,7 @@ class Pdu:
             "sequence_number": self.sequence_number,
         }
         for name, _ in self.body:
-            out[name] = "********" if name in _MASKED else getattr(self, name)
+            out[name] = SECRET_MASK if name in _MASKED else getattr(self, name)
         for item in self.tlvs:
             out[item.name] = item.value
         return out
@@ -294,7 +296,7 @@ class Pdu:
         parts.append(f"sequence_number={self.sequence_number}")
         for name, _ in self.body:
             value = getattr(self, name)
-            parts.append(f"{name}={'********' if name in _MASKED and value else value!r}")
+            parts.append(f"{name}={SECRET_MASK if name in _MASKED and value else value!r}")
         if self.tlvs:
             parts.append("tlvs={" + ", ".join(f"{t.name}: {t.value!r}" for t in self.tlvs) + "}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -643,7 +645,7 @@ class AlertNotification(Pdu):
 
 #: Request class -> response class.
 RESPONSE_OF: dict[type[Pdu], type[Pdu]] = {
-    PDU_CLASSES[c & ~0x80000000]: cls  # type: ignore[index]
+    PDU_CLASSES[c & ~0x80000000]: cls
     for c, cls in PDU_CLASSES.items()
     if c & 0x80000000 and c != CommandId.generic_nack
 }
