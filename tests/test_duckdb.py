@@ -19,6 +19,7 @@ from smppkit import cli
 from smppkit.diagnose import analysis as A
 from smppkit.diagnose import convert, dataset, doctor, engines, logs
 from smppkit.diagnose.pcap import Flow, write_pcap
+from smppkit.kannel.logs import read_kannel_log
 from smppkit.protocol import pdus
 from smppkit.protocol.codec import encode
 
@@ -146,9 +147,9 @@ def test_convert_reads_captures_and_kannel_logs(tmp_path):
                                    [(1_700_000_000.0, "out", sub),
                                     (1_700_000_000.2, "in", resp + dlr)])])
     done = convert.convert([capture, KANNEL], tmp_path / "out", format="auto", progress=False)
+    events, lines, _ = read_kannel_log(KANNEL)
     reference = pd.concat([logs.read(capture, progress=False),
-                           logs.from_events(__import__("smppkit.kannel.logs", fromlist=["x"])
-                                            .read_kannel_logs(KANNEL)[0])], ignore_index=True)
+                           logs.from_events(events, lines=lines)], ignore_index=True)
     assert done.events == len(reference)
     with dataset.open(tmp_path / "out") as ds:
         assert_same(ds.receipt_match(), A.receipt_match(reference))
