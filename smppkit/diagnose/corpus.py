@@ -40,8 +40,8 @@ def cases(root: str | os.PathLike[str]) -> list[dict]:
 def score(case: dict, files: list[Path]) -> dict:
     """The doctor on `files` of one case: its top root cause and whether it names the cause.
 
-    A broken case is named when the first finding's code is the cause; a healthy one when
-    no finding is above info.
+    A broken case is named when the first finding's code is the cause and it is above info;
+    a healthy one when no finding is above info.
     """
     try:
         report = diagnose([str(f) for f in files], tz="UTC")
@@ -52,7 +52,8 @@ def score(case: dict, files: list[Path]) -> dict:
     if case["cause"] is None:
         return {"top": top.code if top and top.severity != "info" else "", "named": not problems,
                 "false alarm": bool(problems), "problems": ", ".join(problems)}
-    return {"top": top.code if top else "", "named": bool(top and top.code == case["cause"]),
+    named = bool(top and top.code == case["cause"] and top.severity != "info")
+    return {"top": top.code if top else "", "named": named,
             "false alarm": False, "problems": ", ".join(problems)}
 
 

@@ -620,6 +620,8 @@ def _check_transmitter_only(log: _Log, ids: _Ids) -> list[Finding]:
 
 def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
     submits = log.rows("submit_sm", "data_sm")
+    if not len(submits):  # access.log alone: its Sent SMS lines, registered_delivery from the dlr-mask
+        submits = log.rows("submit_sm", pdu=False)
     rd = submits["registered_delivery"]
     known = submits[rd.notna()]
     if not len(known):
@@ -649,13 +651,23 @@ def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
         ))
     failure_only = known[(known["registered_delivery"].astype(int) & 3) == 2]
     if len(failure_only):
+        # the application waits for receipts of delivered messages: it says so in its log,
+        # or a Kannel dlr-mask asks for success reports (bit 1)
+        waits = log.notes(_EXPECTS_RECEIPTS)
+        waits = waits[~waits["system"].isin(("simulator", "kannel"))]
+        masks = log.noted["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
+        expects = len(waits) > 0 or bool(((masks > 0) & (masks & 1 == 1)).any())
         out.append(Finding(
-            "info", "registered-delivery-failure-only",
-            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only",
-            "Bits 1-0 = 2 asks for a receipt only when delivery fails, so a delivered message "
-            "and one still pending look the same.",
+            "warning" if expects else "info", "registered-delivery-failure-only",
+            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only"
+            + (", but the application waits for receipts of delivered messages" if expects else ""),
+            "Bits 1-0 = 2 asks for a receipt only when delivery fails (SMPP v3.4 §5.2.17), so a "
+            "delivered message gets no receipt and looks the same as one still pending"
+            + (": the application's log shows it waiting for receipts that will never come."
+               if expects else "."),
             "Use registered_delivery=1 if you need to know that messages were delivered.",
-            {"registered_delivery 2": len(failure_only)}, examples=log.examples(failure_only, 1),
+            {"registered_delivery 2": len(failure_only), "lines waiting for receipts": len(waits)},
+            examples=log.examples(failure_only, 1) + log.examples(waits, 1),
         ))
     return out
 
