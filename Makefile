@@ -29,9 +29,11 @@ lab: $(STAMP)
 	    --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=0 \
 	    --IdentityProvider.token=$$token $$root $$browser
 
+# The unit and integration tests report branch coverage of smppkit (not the notebooks).
 test: $(STAMP)
 	$(BIN)/ruff check smppkit tests benchmarks
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/mypy
+	$(BIN)/python -m pytest tests -q --cov=smppkit --cov-branch --cov-report=term
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 
 unit: $(STAMP)
@@ -45,6 +47,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check smppkit tests benchmarks
+	$(BIN)/mypy
 
 sim: $(STAMP)
 	$(BIN)/smppkit sim

@@ -1,6 +1,6 @@
-"""Read + analyse 1,000,000 trace events: smppkit against a plain json.loads baseline.
+"""Read + analyse 1M, 3M and 10M trace events: DuckDB, pandas and a json.loads baseline.
 
-    python benchmarks/logs.py [--events N] [--keep]
+    python benchmarks/logs.py [--sizes 1000000,3000000,10000000] [--tmp DIR]
 
 The trace is generated deterministically (no randomness) from real PDUs: per message a
 submit_sm out, its submit_sm_resp in (hex message id; every 20th is ESME_RTHROTTLED), a
@@ -8,7 +8,8 @@ receipt deliver_sm in (decimal id, as many providers do) and its deliver_sm_resp
 instances. Each event is what `trace.pdu_event` gives; only time, sequence, ids and the
 matching hex bytes vary, so lines are produced by filling templates.
 
-Both sides run in this process, one after the other:
+Each path runs in a child process of its own, so its wall time and peak RSS (``wait4``'s
+ru_maxrss) are its alone:
 
 - baseline: ``[json.loads(line) for line in f]`` then ``pd.DataFrame(records)`` (read),
   then plain-Python dict loops for the same answers (analyse). Its strings stay Python
@@ -18,7 +19,15 @@ Both sides run in this process, one after the other:
   `analysis.throughput`, `response_latency`, `receipt_latency`, `error_distribution` and
   `throttle_rate` (analyse).
 
-Then, smppkit alone: `doctor.diagnose` on the same table (every receipt check).
+- duckdb: `dataset.open` on the JSONL (DuckDB loads it into an on-disk table, 1 GB memory
+  limit), then the same analyses as queries (`smppkit.diagnose.queries`);
+- parquet: `convert` to a Parquet dataset (once, at the smallest size), then the duckdb
+  analyses over it;
+- the receipt doctor: `doctor.diagnose(logs.read(...))` (pandas) against
+  `dataset.open(...).diagnose()` (DuckDB's slim projection).
+
+The pandas paths hold every event in memory (about 1.4 GB per million events): they run
+only up to --pandas-max events, the json.loads baseline up to --baseline-max.
 
 Results go to benchmarks/results/logs.json.
 """
@@ -30,6 +39,8 @@ import contextlib
 import json
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +52,7 @@ import pandas as pd
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from smppkit import analysis, doctor, logs, pdus  # noqa: E402
+from smppkit.diagnose import convert, dataset  # noqa: E402
 from smppkit.trace import dump_event, pdu_event  # noqa: E402
 
 T0 = 1_700_000_000.0
@@ -165,63 +177,163 @@ def smppkit_analyse(df: pd.DataFrame) -> dict:
             "throttled": int(thr["throttled"].sum())}
 
 
-def timed(fn, *args):  # type: ignore[no-untyped-def]
+def duckdb_analyse(ds: dataset.Dataset) -> dict:
+    tp = ds.throughput("1s", by="command")
+    lat = ds.response_latency()
+    rl = ds.receipt_latency()
+    ds.error_distribution()
+    thr = ds.throttle_rate("1s")
+    ds.receipt_match()
+    return {"bins": int((tp > 0).to_numpy().sum()), "p95": lat["p95"],
+            "receipts": int(rl["count"]), "throttled": int(thr["throttled"].sum())}
+
+
+def _child(mode: str, path: str) -> dict:
+    """Run one path; the seconds of its steps and its answers."""
+    t0 = time.perf_counter()
+    out: dict = {}
+    if mode == "json":
+        df = baseline_read(path)
+        out["read"] = time.perf_counter() - t0
+        out["answers"] = baseline_analyse(df)
+    elif mode in ("pandas", "pandas-doctor"):
+        df = logs.read(path, "trace", False)
+        out["read"] = time.perf_counter() - t0
+        if mode == "pandas":
+            out["answers"] = smppkit_analyse(df)
+        else:
+            out["findings"] = doctor.diagnose(df).codes
+    elif mode == "convert":
+        done = convert.convert([path], path + ".parquet", overwrite=True, progress=False)
+        out["events"] = done.events
+    else:  # duckdb, duckdb-doctor, parquet
+        source = path + ".parquet" if mode == "parquet" else path
+        with dataset.open(source) as ds:
+            out["read"] = time.perf_counter() - t0
+            if mode == "duckdb-doctor":
+                out["findings"] = ds.diagnose().codes
+            else:
+                out["answers"] = duckdb_analyse(ds)
+    out["total"] = time.perf_counter() - t0
+    if "answers" in out:
+        out["answers"] = {k: float(v) for k, v in out["answers"].items()}
+    return out
+
+
+def run_child(mode: str, path: str) -> dict:
+    """`_child` in a fresh interpreter: its result with wall seconds and peak RSS in MB."""
     t = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - t
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", mode, path],
+                            stdout=subprocess.PIPE, text=True)
+    stdout = proc.stdout.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} on {path} failed with exit status {proc.returncode}")
+    out = json.loads(stdout.strip().splitlines()[-1])
+    out["wall"] = time.perf_counter() - t
+    out["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the generated trace")
+    parser.add_argument("--sizes", default="1000000,3000000,10000000",
+                        help="comma-separated event counts")
+    parser.add_argument("--pandas-max", type=int, default=3_000_000,
+                        help="largest size for the in-memory pandas path")
+    parser.add_argument("--baseline-max", type=int, default=1_000_000,
+                        help="largest size for the json.loads baseline")
+    parser.add_argument("--tmp", default=None, help="where the traces go (deleted after)")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="smppkit-bench-")
-    path = os.path.join(tmp, "trace.jsonl")
-    n, t_gen = timed(generate, path, args.events)
-    size = os.path.getsize(path)
-    print(f"generated {n:,} events, {size / 1e6:.0f} MB in {t_gen:.1f} s")
+    if args.child:
+        print(json.dumps(_child(*args.child)))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tmp = tempfile.mkdtemp(prefix="smppkit-bench-", dir=args.tmp)
+    need = max(sizes) * 650  # bytes of JSONL per event, about
+    free = shutil.disk_usage(tmp).free
+    if free < need * 1.2:
+        sys.exit(f"{tmp}: {free / 1e9:.1f} GB free, the largest trace needs {need / 1e9:.1f} GB")
+    runs: list[dict] = []
+    try:
+        for size in sizes:
+            path = os.path.join(tmp, f"trace-{size}.jsonl")
+            n, t_gen = timed(generate, path, size)
+            mb = os.path.getsize(path) / 1e6
+            print(f"generated {n:,} events, {mb:,.0f} MB in {t_gen:.0f} s", flush=True)
+            modes = ["duckdb", "duckdb-doctor"]
+            if size <= args.pandas_max:
+                modes += ["pandas", "pandas-doctor"]
+            if size <= args.baseline_max:
+                modes += ["json"]
+            if size == min(sizes):
+                modes += ["convert", "parquet"]
+            for mode in modes:
+                r = run_child(mode, path)
+                r.update(mode=mode, events=n, mb=round(mb))
+                runs.append(r)
+                print(f"  {mode:<14}{r['total']:>8.2f} s{r['peak_rss_mb']:>9,.0f} MB", flush=True)
+            shutil.rmtree(path + ".parquet", ignore_errors=True)
+            os.remove(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(runs, sizes)
 
-    df_b, t_read_b = timed(baseline_read, path)
-    res_b, t_an_b = timed(baseline_analyse, df_b)
-    del df_b
-    df_s, t_read_s = timed(logs.read, path, "trace", False)
-    res_s, t_an_s = timed(smppkit_analyse, df_s)
-    report, t_doc = timed(doctor.diagnose, df_s)
-    assert len(df_s) == n and not df_s.attrs["bad_lines"]
-    assert res_s["receipts"] == res_b["receipts"] and res_s["throttled"] == res_b["throttled"]
 
-    rows = [("read", t_read_b, t_read_s), ("analyse", t_an_b, t_an_s),
-            ("read + analyse", t_read_b + t_an_b, t_read_s + t_an_s)]
-    print(f"\n{'step':<16}{'baseline s':>12}{'smppkit s':>12}{'speed-up':>10}")
-    for name, b, s in rows:
-        print(f"{name:<16}{b:>12.2f}{s:>12.2f}{b / s:>9.1f}x")
-    total_s = t_read_s + t_an_s
-    verdict = "met" if (rows[2][1] / total_s >= 5 and total_s < 10) else "NOT met"
-    print(f"\ntarget >= 5x baseline and < 10 s: {verdict}")
-    print(f"the receipt doctor on the same table: {t_doc:.2f} s, findings {report.codes}")
+def report(runs: list[dict], sizes: list[int]) -> None:
+    by = {(r["mode"], r["events"]): r for r in runs}
+    names = {"duckdb": "DuckDB: read + analyse", "parquet": "DuckDB over Parquet: analyse",
+             "pandas": "pandas: read + analyse", "json": "json.loads baseline: read + analyse",
+             "duckdb-doctor": "doctor, DuckDB slim projection", "pandas-doctor": "doctor, pandas",
+             "convert": "convert to Parquet"}
+    events = sorted({r["events"] for r in runs})
+    print(f"\n{'path':<38}" + "".join(f"{f'{n / 1e6:g}M events':>24}" for n in events))
+    for mode, name in names.items():
+        cells = []
+        for n in events:
+            r = by.get((mode, n))
+            cells.append(f"{r['total']:>9.2f} s {r['peak_rss_mb']:>7,.0f} MB" if r else
+                         f"{'(not run: memory)' if mode.startswith(('pandas', 'json')) else '':>22}")
+        print(f"{name:<38}" + "".join(f"{c:>24}" for c in cells))
+    goals = {}
+    small = min(events)
+    if ("pandas", small) in by:
+        goals["1M read + analyse >= 2x faster than pandas"] = (
+            by[("pandas", small)]["total"] / by[("duckdb", small)]["total"])
+    big = max(events)
+    goals["largest: DuckDB peak RSS (MB) < 2000"] = max(
+        by[(m, big)]["peak_rss_mb"] for m in ("duckdb",))
+    goals["largest: doctor seconds < 60"] = by[("duckdb-doctor", big)]["total"]
+    per_m = {n: by[("duckdb", n)]["total"] / (n / 1e6) for n in events}
+    goals["DuckDB seconds per million events, by size"] = per_m
+    for k, v in goals.items():
+        print(f"{k}: {v if isinstance(v, dict) else round(v, 2)}")
+    for n in events:
+        a, b = by.get(("duckdb", n), {}).get("answers"), by.get(("pandas", n), {}).get("answers")
+        if a and b:
+            assert a["receipts"] == b["receipts"] and a["throttled"] == b["throttled"], (a, b)
+            assert a["bins"] == b["bins"] and abs(a["p95"] - b["p95"]) < 1e-9, (a, b)
     result = {
-        "events": n, "bytes": size,
         "machine": {"python": platform.python_version(), "pandas": pd.__version__,
                     "cpus": os.cpu_count(), "platform": platform.platform()},
-        "seconds": {name: {"baseline": round(b, 3), "smppkit": round(s, 3),
-                           "speedup": round(b / s, 2)} for name, b, s in rows},
-        "answers": {"smppkit": {k: float(v) for k, v in res_s.items()},
-                    "baseline": {k: float(v) for k, v in res_b.items()}},
-        "target_met": verdict == "met",
-        "doctor": {"seconds": round(t_doc, 3), "findings": report.codes},
+        "runs": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
+                 for r in runs],
+        "goals": goals,
     }
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "logs.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
-        json.dump(result, f, indent=2)
+        json.dump(result, f, indent=2, default=float)
         f.write("\n")
     print(f"wrote {out}")
-    if args.keep:
-        print(f"trace kept at {path}")
-    else:
-        os.remove(path)
-        os.rmdir(tmp)
+
+
+def timed(fn, *args):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {"bare": [], "simulator": []}
     servers = {"bare": bare(), "simulator": simulator()}
     try:
-        for name, (_, port) in servers.items():  # warm-up
+        for _, port in servers.values():  # warm-up
             asyncio.run(loadclient.run("127.0.0.1", port, 2000, 100))
         for _ in range(args.rounds):
             for name, (_, port) in servers.items():

@@ -105,11 +105,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="nexmo: hex id in submit_sm_resp, the same number in decimal in the receipt")
     sim.add_argument("--scenario", metavar="NAME_OR_FILE",
                      help="built-in fault scenario (listed below) or a YAML/JSON file (default: healthy)")
-    sim.add_argument("--inactivity-timeout", type=float, default=None, metavar="SECONDS",
-                     help="unbind a session idle this long (default: never)")
     sim.add_argument("--tls", action="store_true", help="also listen with TLS (self-signed unless --tls-cert)")
+    sim.add_argument("--tls-only", action="store_true", help="listen with TLS only, on --port and the next two")
     sim.add_argument("--tls-cert", help="PEM certificate for --tls")
     sim.add_argument("--tls-key", help="PEM private key for --tls")
+    _guard_arguments(sim.add_argument_group("timeouts and limits (0 turns one off)"))
     sim.add_argument("--wall-clock", action="store_true",
                      help="use real time, not the fixed clock that starts at the same instant every run")
     sim.add_argument("--no-trace-memory", action="store_true", help="keep no events in memory (long runs)")
@@ -124,6 +124,58 @@ def _parser() -> argparse.ArgumentParser:
         helper(sub.add_parser(name, help=_EXTRA_HELP[name]))
     _describe(parser)
     return parser
+
+
+#: (option, SimConfig field, type, metavar, help): each default is the SimConfig one.
+_GUARD_OPTIONS: tuple[tuple[str, str, type, str, str], ...] = (
+    ("--bind-timeout", "bind_timeout", float, "SECONDS", "a connection not bound by then is closed"),
+    ("--pdu-timeout", "pdu_timeout", float, "SECONDS", "a PDU whose first octets came must be whole by then"),
+    ("--inactivity-timeout", "inactivity_timeout", float, "SECONDS",
+     "no whole PDU from the ESME for that long: the SMSC unbinds (octets of a PDU do not count)"),
+    ("--enquire-link-interval", "enquire_link_interval", float, "SECONDS",
+     "the SMSC sends enquire_link on a session idle that long (default: the profile's, 60)"),
+    ("--enquire-link-timeout", "enquire_link_timeout", float, "SECONDS",
+     "no enquire_link_resp by then: the SMSC unbinds"),
+    ("--max-connections", "max_connections", int, "N", "connections open at once; more are closed at once"),
+    ("--max-connections-per-address", "max_connections_per_address", int, "N",
+     "connections open at once from one source address"),
+    ("--max-command-length", "max_command_length", int, "OCTETS",
+     "the largest PDU, and what one connection may hold unread; above it generic_nack "
+     "ESME_RINVCMDLEN and close"),
+    ("--read-chunk", "read_chunk", int, "OCTETS", "read from one connection per loop turn (fairness)"),
+    ("--write-high-water", "write_high_water", int, "OCTETS",
+     "unsent output above which a connection is not read until it drains"),
+    ("--bind-failure-limit", "bind_failure_limit", int, "N",
+     "failed binds in a row from one address before its binds are refused"),
+    ("--bind-lockout", "bind_lockout", float, "SECONDS", "how long those binds are refused (ESME_RBINDFAIL)"),
+)
+
+
+def _guard_arguments(group: argparse._ArgumentGroup) -> None:
+    from smppkit.simulator.config import SimConfig
+
+    for option, field, kind, metavar, text in _GUARD_OPTIONS:
+        default = getattr(SimConfig, field)
+        shown = "" if default is None else " (default %(default)s)"
+        group.add_argument(option, dest=field, type=kind, default=default, metavar=metavar,
+                           help=text + shown)
+
+
+def _guard_config(args: argparse.Namespace) -> dict[str, object]:
+    """The timeouts and limits given on the command line; 0 turns one off (None)."""
+    out: dict[str, object] = {}
+    for option, field, _kind, _metavar, _text in _GUARD_OPTIONS:
+        value = getattr(args, field)
+        if value is not None and value < 0:
+            raise ValueError(f"{option} must be 0 (off) or more, got {value:g}")
+        if field == "enquire_link_interval" and value == 0:
+            out["enquire_link"] = False
+        elif field in ("max_command_length", "read_chunk", "write_high_water", "enquire_link_timeout",
+                     "bind_lockout"):
+            out[field] = value  # a limit that cannot be off: check_limits explains a 0
+        else:
+            out[field] = value or None
+    return out
 
 
 _EXTRA_PARSERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
@@ -146,17 +198,31 @@ def _sim(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, profile=args.profile, accounts=accounts,
             seed=args.seed, dlr_delay=args.dlr_delay, id_format=args.id_format,
             scenario=args.scenario, trace_path=args.trace,
-            inactivity_timeout=args.inactivity_timeout, tls=args.tls,
-            tls_cert=args.tls_cert, tls_key=args.tls_key,
+            tls=args.tls, tls_only=args.tls_only, tls_cert=args.tls_cert, tls_key=args.tls_key,
             epoch=None if args.wall_clock else SimConfig.epoch,
             trace_memory=0 if args.no_trace_memory else 10_000,
+            **_guard_config(args),  # type: ignore[arg-type]
         )
         sim = Simulator(config)
         mo = _read_mo_file(args.mo) if args.mo else []
     except (ValueError, TypeError, OSError) as exc:
         print(f"smppkit sim: {exc}", file=sys.stderr)
         return 2
+    _allow_descriptors(config.max_connections)
     return asyncio.run(_serve(sim, args.http, mo))
+
+
+def _allow_descriptors(connections: int | None) -> None:
+    """Raise this process's open-file limit (up to the hard one) so `max_connections`
+    sockets fit; many systems start at 1,024."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = (connections or 4096) + 64  # listeners, trace file, the live view
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
 def _read_mo_file(path: str) -> list[tuple[str, str, str]]:
@@ -181,13 +247,22 @@ def _describe_setup(sim: object) -> list[str]:
     lines = []
     demo = Account()
     for a in sim.config.accounts:
-        limit = f"{a.throughput:g} msg/s" if a.throughput else "no throughput limit"
+        rate = f"{a.throughput:g} msg/s" if a.throughput else "no throughput limit"
         if (a.system_id, a.password) == (demo.system_id, demo.password):
             # the simulator's own demo account: not a secret of the user, and what a first bind needs
             lines.append(f"account {a.system_id} (password {a.password}, the simulator's built-in demo "
-                         f"account): {limit}, {a.max_binds} binds")
+                         f"account): {rate}, {a.max_binds} binds")
         else:
-            lines.append(f"account {a.system_id} (password {'*' * 6}): {limit}, {a.max_binds} binds")
+            lines.append(f"account {a.system_id} (password {'*' * 6}): {rate}, {a.max_binds} binds")
+    cfg = sim.config
+
+    def limit(value: object, unit: str = "") -> str:
+        return "off" if value is None else f"{value:g}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+    lines.append(f"guards: bind within {limit(cfg.bind_timeout, ' s')}, a PDU within "
+                 f"{limit(cfg.pdu_timeout, ' s')}, idle {limit(cfg.inactivity_timeout, ' s')}, "
+                 f"{limit(cfg.max_connections_per_address)} connections per address, "
+                 f"{limit(cfg.max_connections)} in all (see --help)")
     epoch = sim.config.epoch
     if epoch is None:
         lines.append("clock: wall clock (real time)")
@@ -207,16 +282,13 @@ async def _serve(sim: object, http_port: int | None = None,
     except OSError as exc:
         print(f"smppkit sim: cannot listen: {exc}", file=sys.stderr)
         return 1
-    # before the first line is printed: whoever reads "listening" may send SIGTERM at once
+    # Ctrl-C and SIGTERM unbind the clients and stop; from before the first line is printed,
+    # so whoever reads "listening" may stop us at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    for inst in sim.instances.values():
-        print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
-        if inst.tls_port:
-            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
     live = None
     if http_port is not None:
         from smppkit.simulator.live import LiveServer
@@ -227,6 +299,15 @@ async def _serve(sim: object, http_port: int | None = None,
             print(f"smppkit sim: cannot serve the live view: {exc}", file=sys.stderr)
             await sim.close()
             return 1
+    for inst in sim.instances.values():
+        if inst.port is not None:
+            print(f"{inst.name} listening on {sim.config.host}:{inst.port}", flush=True)
+        if inst.tls_port:
+            print(f"{inst.name} listening with TLS on {sim.config.host}:{inst.tls_port}", flush=True)
+    if sim.tls_cert:
+        kept = "" if sim.config.tls_cert else " (self-signed, deleted at stop)"
+        print(f"TLS certificate: {sim.tls_cert}{kept}", flush=True)
+    if live is not None:
         print(f"live view on {live.url} (Prometheus metrics on {live.url}metrics)", flush=True)
     for line in _describe_setup(sim):
         print(line, flush=True)
@@ -255,7 +336,8 @@ def register(name: str, help: str, build: Callable[[argparse.ArgumentParser], No
 def _load_extras() -> None:
     # Sub-commands that live next to the code they run. A module that fails to import is a bug
     # to show, not a sub-command to hide ("invalid choice: 'doctor'").
-    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel"):
+    for module in ("smppkit.diagnose.doctor", "smppkit.diagnose.report", "smppkit.kannel",
+                   "smppkit.diagnose.convert"):
         importlib.import_module(module).register_cli(register)
 
 

@@ -45,7 +45,7 @@ import json
 from typing import Any
 
 from smppkit.protocol.codec import encode
-from smppkit.protocol.constants import EsmClass, TlvTag
+from smppkit.protocol.constants import SECRET_MASK, EsmClass, TlvTag
 from smppkit.protocol.pdus import Pdu
 from smppkit.sms.receipts import ReceiptError, is_receipt, parse_receipt
 from smppkit.sms.udh import concat_of
@@ -139,7 +139,7 @@ def pdu_event(
         message_id, stat, err = receipt_summary(pdu)
     parts = concat_info(pdu) if esm is not None else None
     if hasattr(pdu, "password"):
-        raw = encode(pdu.replace(password="********" if pdu.password else ""))
+        raw = encode(pdu.replace(password=SECRET_MASK if pdu.password else ""))
     elif raw is None:
         raw = encode(pdu)
     return {

@@ -177,3 +177,158 @@ def test_titles_count_in_the_plural_beyond_one() -> None:
     (split,) = [f for f in report.findings if f.code == "split-parts"]
     assert split.title.endswith("concatenated messages had their parts sent through different "
                                 "instances")
+
+
+# --- bad input: counted, never a crash, never "healthy" ------------------------------------------
+
+CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+
+@pytest.mark.parametrize("content", [b"", bytes(range(256)) * 4096], ids=["empty", "random-1MiB"])
+def test_unreadable_input_is_an_error_in_one_line(tmp_path, capsys, content: bytes) -> None:
+    path = tmp_path / "capture.log"
+    path.write_bytes(content)
+    with pytest.raises(doctor.UnreadableInput, match="0 events"):
+        doctor.diagnose(path)
+    assert cli.main(["doctor", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "capture.log" in err and "Traceback" not in err
+
+
+def test_an_empty_trace_is_not_called_healthy(tmp_path) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text("\n")
+    with pytest.raises(doctor.UnreadableInput, match="trace.jsonl"):
+        doctor.diagnose(path)
+
+
+def test_bad_trace_lines_are_counted_in_the_report_with_their_numbers(tmp_path, capsys) -> None:
+    lines = datasets.path("transmitter_only").read_text().splitlines()
+    lines[3] = lines[3].replace('"sequence":', '"sequence":1.5,"x":', 1)
+    lines[5] = lines[5].replace('"time":', '"time":1e400,"y":', 1)
+    lines.insert(7, "{not json")
+    path = tmp_path / "trace.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = doctor.diagnose(path)
+    assert _problems(report) == {"transmitter-only"}  # one bad line never rejects the file
+    assert [line for _, line, _ in report.bad_lines] == [4, 6, 8]
+    assert report.summary["bad lines"] == 3
+    assert "3 lines or frames could not be read" in str(report) and "trace.jsonl:4" in str(report)
+    assert "trace.jsonl:4" in report._repr_html_()
+    data = json.loads(report.to_json())
+    assert data["bad_lines"]["count"] == 3 and data["bad_lines"]["first"][0][1] == 4
+    assert cli.main(["doctor", str(path)]) == 1  # the findings still count
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_impossible_kannel_time_is_one_bad_line(tmp_path) -> None:
+    lines = (KANNEL / "bearerbox-mask17.log").read_text().splitlines()
+    lines[10] = "2026-13-45 25:61:00" + lines[10][19:]
+    path = tmp_path / "bearerbox.log"
+    path.write_text("\n".join(lines) + "\n")
+    report = doctor.diagnose(path)
+    assert _problems(report) == {"kannel-dlr-mask"}
+    assert [(Path(f).name, n) for f, n, _ in report.bad_lines] == [("bearerbox.log", 11)]
+    assert "impossible time" in report.bad_lines[0][2]
+
+
+def _records(path: Path) -> tuple[bytes, list[bytes]]:
+    data = path.read_bytes()
+    out, pos = [], 24
+    while pos < len(data):
+        incl = int.from_bytes(data[pos + 8 : pos + 12], "little")
+        out.append(data[pos : pos + 16 + incl])
+        pos += 16 + incl
+    return data[:24], out
+
+
+def test_a_truncated_capture_is_read_up_to_the_cut(tmp_path, capsys) -> None:
+    source = CORPUS / "smpplib-transmitter-only" / "capture.pcap"
+    head, records = _records(source)
+    cut = tmp_path / "cut.pcap"
+    keep = len(records) * 3 // 4
+    cut.write_bytes(head + b"".join(records[:keep]) + records[keep][:30])
+    whole, part = doctor.diagnose(source), doctor.diagnose(cut)
+    assert 0 < part.summary["events"] < whole.summary["events"]
+    ((_, number, reason),) = part.bad_lines
+    assert number == keep + 1 and "cut short" in reason
+    assert cli.main(["doctor", str(cut)]) in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["pcap-raw", "pcap"])
+def test_retransmitted_segments_are_counted_once(tmp_path, fmt: str) -> None:
+    from smppkit.diagnose import logs
+
+    source = CORPUS / "smpplib-rd0" / "capture.pcap"
+    head, records = _records(source)
+    doubled = tmp_path / "retrans.pcap"
+    with_data = [r for r in records if len(r) > 16 + 4 + 20 + 32 + 16]  # lo + IP + TCP + SMPP
+    doubled.write_bytes(head + b"".join(records + with_data[:3]))  # three segments sent again
+    once = logs.read(source, format=fmt, progress=False)
+    twice = logs.read(doubled, format=fmt, progress=False)
+    assert len(twice) == len(once) and list(twice["command"]) == list(once["command"])
+
+
+def test_log_times_follow_tz_and_the_report_says_which() -> None:
+    utc = doctor.diagnose(KANNEL / "bearerbox-mask17.log", tz="UTC")
+    berlin = doctor.diagnose(KANNEL / "bearerbox-mask17.log", tz="Europe/Berlin")
+    assert "read as UTC" in str(utc) and "read as Europe/Berlin" in str(berlin)
+    assert "this machine's local time" in str(doctor.diagnose(KANNEL / "bearerbox-mask17.log"))
+    with pytest.raises(ValueError, match="unknown time zone"):
+        doctor.diagnose(KANNEL / "bearerbox-mask17.log", tz="Mars/Olympus")
+
+
+def test_cli_exit_codes_debug_and_directories(tmp_path, capsys) -> None:
+    assert cli.main(["doctor", str(tmp_path)]) == 2  # a directory: one line, no traceback
+    assert "Traceback" not in capsys.readouterr().err
+    with pytest.raises(IsADirectoryError):
+        cli.main(["doctor", str(tmp_path), "--debug"])
+    assert cli.main(["doctor", str(KANNEL / "bearerbox-receipts.log")]) == 0
+    assert cli.main(["doctor", str(KANNEL / "bearerbox-mask17.log")]) == 1
+    capsys.readouterr()
+
+
+# --- one message's story --------------------------------------------------------------------------
+
+
+def test_one_message_story_across_artifacts_in_any_id_form() -> None:
+    case = CORPUS / "kannel-healthy-mixed"
+    files = [case / "capture.pcap", case / "bearerbox.log", case / "access.log"]
+    report = doctor.diagnose(files, tz="UTC")
+    assert report.ok
+    from smppkit.diagnose import logs
+
+    pcap = logs.read(case / "capture.pcap", progress=False)
+    hex_id = pcap.loc[pcap["command"] == "submit_sm_resp", "message_id"].dropna().iloc[0]
+    told = doctor.story(files, hex_id, tz="UTC")
+    decimal = doctor.story(files, str(int(hex_id, 16)), tz="UTC")
+    assert list(told.events["what"]) == list(decimal.events["what"])
+    what = " | ".join(told.events["what"])
+    assert "submit_sm (ESME->SMSC)" in what and "submit_sm_resp" in what
+    assert "deliver_sm (SMSC->ESME)" in what and "deliver_sm_resp" in what
+    assert "pending DLR stored" in what  # Kannel's own lines about it
+    seconds = list(told.events["time"].str[:8])  # Kannel writes whole seconds
+    assert seconds == sorted(seconds)
+    assert told.verdict.startswith("delivered")
+    assert {w.split(":")[0] for w in told.events["where"]} >= {"capture.pcap", "bearerbox.log"}
+
+
+def test_the_story_of_a_lost_receipt_and_of_an_unknown_id() -> None:
+    case = CORPUS / "smpplib-undelivered"
+    files = [case / "capture.pcap", case / "client.log"]
+    ids = [e for e in doctor.story(files, "0B00000700000001", tz="UTC").events["what"]]
+    assert ids and doctor.story(files, "0B00000700000001", tz="UTC").verdict.startswith("not delivered")
+    assert doctor.story(files, "FFFF0000", tz="UTC").verdict == "not in these logs"
+    with pytest.raises(ValueError):
+        doctor.story(files, " ")
+
+
+def test_cli_message_story(capsys) -> None:
+    log = str(CORPUS / "smpplib-healthy-paced" / "client.log")
+    assert cli.main(["doctor", log, "--message", "0B00000700000002", "--tz", "UTC"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("message 0B00000700000002: delivered")
+    assert "client.log:" in out and "submit_sm_resp" in out
+    assert cli.main(["doctor", log, "--message", "0B00000700000002", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"].startswith("delivered")

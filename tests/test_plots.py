@@ -59,8 +59,7 @@ def test_plot_throughput_draws_only_series_with_data(df):
     assert colors["submit_sm_resp ESME_RTHROTTLED"] == plots.COLORS["throttled"]
     assert colors["receipts"] == plots.COLORS["delivered"]
     assert colors["submit_sm"] != colors["submit_sm_resp OK"]
-    assert ax.get_title() == ("Throughput: 21 submits, 19% of responses throttled, "
-                              "10 receipts in 7 s (1s bins)")
+    assert ax.get_title() == "Throughput: 21 submits, 19% throttled, 10 receipts (1s bins)"
     assert ax.get_xlabel() == "seconds since 22:13:20 UTC (2023-11-14)"
     assert ax.get_ylabel() == "per second"
 

@@ -379,3 +379,15 @@ def test_a_response_of_the_wrong_type_does_not_forget_what_is_owed() -> None:
     assert pair.smsc.owed == {5: SubmitSm.command_id}
     pair.smsc.send(SubmitSmResp(message_id="a", sequence_number=5))
     assert pair.smsc.owed == {}
+
+
+def test_outbind_and_alert_notification_sent_are_not_awaited() -> None:
+    from smppkit.protocol.pdus import AlertNotification
+
+    smsc = Session(Role.SMSC)
+    smsc.send(Outbind(system_id="smsc"))
+    assert smsc.outstanding == {} and smsc.window == 0
+    pair = bound_pair()
+    pair.smsc.send(AlertNotification(source_addr="1", esme_addr="2"))
+    assert pair.smsc.outstanding == {}
+    assert [e.command_name for e in pair.pump(pair.smsc)] == ["alert_notification"]

@@ -79,6 +79,36 @@ def test_composer_widget_follows_its_inputs():
     assert "Cannot send this" in box.result.value  # shown, not raised
 
 
+def test_composer_shows_the_sar_tlv_values_of_each_part():
+    box = widgets.composer("x" * 200, method="sar", reference=42)
+    for seq in (1, 2):
+        assert (f"sar_msg_ref_num=42, sar_segment_seqnum={seq}, sar_total_segments=2"
+                in box.result.value)
+    assert widgets.compose("x" * 200, method="sar", reference=42)["tlv_values"][1] == {
+        "sar_msg_ref_num": 42, "sar_total_segments": 2, "sar_segment_seqnum": 2}
+    assert "UDH" not in box.result.value  # SAR parts carry no UDH: no empty column
+
+
+@pytest.mark.parametrize("text, encoding, method, reference, fix", [
+    ("ж", "gsm", "udh8", 0, "encoding <b>auto</b>"),
+    ("a" * 200, "auto", "udh8", 300, "method <b>udh16</b>"),
+    ("x" * 40000, "auto", "udh8", 0, "method <b>payload</b>"),
+])
+def test_composer_errors_are_plain_words_with_a_way_out(text, encoding, method, reference, fix):
+    box = widgets.composer(text, encoding=encoding, method=method, reference=reference)
+    shown = box.result.value
+    assert shown.startswith("<p style='color:#b00'><b>Cannot send this:</b>")
+    assert "[ESME_" not in shown  # an SMSC status is not the user's problem here
+    assert f"It can be sent with {fix}." in shown
+
+
+def test_widget_tables_use_single_rules():
+    html = widgets.composer("x" * 200).result.value
+    assert 'class="dataframe smppkit-table"' in html and 'border="1"' not in html
+    assert ".smppkit-table th,.smppkit-table td{border:0;border-bottom:1px solid" in html
+    assert 'class="dataframe smppkit-table"' in widgets.receipt_explorer(V3_RECEIPT).result.value
+
+
 # --- inspect_hex ----------------------------------------------------------------------------
 
 

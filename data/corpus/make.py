@@ -387,9 +387,10 @@ def _s16(out: Path) -> dict:
 
 
 @case("smpplib-per-bind-table", "receipts-other-session",
-      "two transceivers, each matching receipts only against its own messages", S)
+      "a transmitter on SMPP1 and a receiver on SMPP2, each matching receipts only against its own messages", S)
 def _s17(out: Path) -> dict:
-    return sim_smpplib(out, "--table", "per-bind", "--count", "6", instances=("SMPP1", "SMPP2"))
+    return sim_smpplib(out, "--bind", "tx,rx", "--table", "per-bind", "--count", "4",
+                       instances=("SMPP1", "SMPP2"))
 
 
 @case("smpplib-early-receipt", "receipt-before-resp", "the SMSC sends the receipt before submit_sm_resp", S)
@@ -414,7 +415,7 @@ def _s21(out: Path) -> dict:
 
 @case("smpplib-queue-full", "submit-refused", "ESME_RMSGQFUL: the SMSC allows 2 pending messages", S)
 def _s22(out: Path) -> dict:
-    return sim_smpplib(out, "--to", "447700900004", "--count", "5", max_pending=2)
+    return sim_smpplib(out, "--count", "5", "--rate", "0", "--wait", "1", max_pending=2, dlr_delay=5.0)
 
 
 @case("smpplib-healthy-mixed", None, "delivered, undeliverable, expired and intermediate receipts", S)
@@ -441,6 +442,19 @@ def _sh4(out: Path) -> dict:
 @case("smpplib-healthy-paced", None, "20 submits at 10/s, under the 30/s limit", S)
 def _sh5(out: Path) -> dict:
     return sim_smpplib(out, "--count", "20", "--rate", "10")
+
+
+@case("smpplib-healthy-intermediate", None, "ACCEPTD intermediate notifications, then DELIVRD: not duplicates", S)
+def _sh6(out: Path) -> dict:
+    return sim_smpplib(out, "--to", "447700900006", "--count", "3", "--wait", "3")
+
+
+@case("perl-string-ids-sim", "id-mismatch",
+      "Perl: transmitter + receiver against the simulator; the application compares ids as strings", P)
+def _ph2(out: Path) -> dict:
+    with simulator() as sim, capture(out / "capture.pcap", sim_ports(sim)):
+        perl_app(out, sim.port("SMPP1"), "txrx", 3, "447700900000,447700900001")
+    return {}
 
 
 # Perl Net::SMPP and python-smpplib against the mini SMSC (not the simulator)
@@ -508,9 +522,9 @@ def _mh1(out: Path) -> dict:
 # --- running ---------------------------------------------------------------------------------
 
 
-def make(selected: list[Case]) -> None:
+def make(selected: list[Case], root: Path = HERE) -> None:
     for c in selected:
-        out = HERE / c.name
+        out = root / c.name
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         t0 = time.monotonic()
@@ -532,6 +546,7 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="cases to make (default: all)")
     parser.add_argument("--evaluate", action="store_true", help="only print the tables")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE, help="where the cases go (default: here)")
     args = parser.parse_args()
     if args.list:
         for c in CASES:
@@ -541,10 +556,10 @@ def main() -> None:
         unknown = set(args.names) - {c.name for c in CASES}
         if unknown:
             sys.exit(f"unknown case(s): {', '.join(sorted(unknown))}")
-        make([c for c in CASES if not args.names or c.name in args.names])
+        make([c for c in CASES if not args.names or c.name in args.names], args.out)
     from smppkit.diagnose.corpus import evaluate, tables
 
-    print(tables(evaluate(HERE)))
+    print(tables(evaluate(args.out)))
 
 
 if __name__ == "__main__":

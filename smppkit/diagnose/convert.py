@@ -34,13 +34,15 @@ import pyarrow.parquet as pq
 
 from smppkit.diagnose import logs
 
-__all__ = ["CHUNK_BYTES", "NULL_PARTITION", "PARTITIONS", "Converted", "convert", "read_events",
-           "register_cli"]
+__all__ = ["CHUNK_BYTES", "FORMATS", "NULL_PARTITION", "PARTITIONS", "Converted", "convert", "read_events",
+           "register_cli", "sniff"]
 
 #: Bytes of JSONL read per chunk (a chunk of the 1M-event benchmark trace is ~110k events).
 CHUNK_BYTES = 64 * 1024 * 1024
 #: The hive partition columns, in directory order.
 PARTITIONS = ("day", "instance")
+#: `convert`'s formats: those of `logs.read`, and Kannel's logs
+FORMATS = ("auto", *logs.FORMATS, "kannel")
 #: Hive's directory value for null, read back as null by DuckDB, Spark and pyarrow.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
@@ -89,31 +91,46 @@ def _whole_line_chunks(path: str, chunk_bytes: int, bar: object) -> Iterator[tup
             first += chunk.count(b"\n")
 
 
-def _kannel_events(path: str) -> pd.DataFrame | None:
-    """A Kannel bearerbox/access log as an event table, or None when it holds no event."""
-    from smppkit.kannel.logs import read_kannel_logs
+def _first_line(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                return line.rstrip("\n")
+    return ""
 
-    events, _bad = read_kannel_logs(path)
-    if not events:
-        return None
-    df = logs.from_events(events, source_file=path)
-    df["line"] = pd.array([pd.NA] * len(df), dtype="Int64")  # Kannel events have no line
+
+def sniff(path: str | os.PathLike[str]) -> str:
+    """"kannel" for a Kannel bearerbox/access log, else `logs.sniff`.
+
+    Raises:
+        ValueError: the format cannot be told.
+    """
+    from smppkit.kannel.logs import is_kannel_line
+
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        binary = b"\0" in f.read(4096)
+    if not binary and is_kannel_line(_first_line(path)):
+        return "kannel"
+    return logs.sniff(path)
+
+
+def _read_kannel(path: str) -> pd.DataFrame:
+    from smppkit.kannel.logs import read_kannel_log
+
+    events, lines, bad = read_kannel_log(path)
+    df = logs.from_events(events, source_file=path, lines=lines)
+    df.attrs["bad_lines"] = [(path, n, f"not a Kannel log line: {text[:80]}")
+                             for n, text in bad]
     return df
 
 
 def _read_whole(path: str, format: str) -> pd.DataFrame:
+    if format == "kannel":
+        return _read_kannel(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", logs.BadLineWarning)  # listed in bad_lines instead
-        try:
-            return logs.read(path, format, False)
-        except ValueError:
-            if format != "auto":
-                raise
-            df = _kannel_events(path)
-            if df is None:
-                raise
-            df.attrs["bad_lines"] = []
-            return df
+        return logs.read(path, format, False)
 
 
 def read_events(path: str | os.PathLike[str], format: str = "auto",
@@ -132,9 +149,9 @@ def read_events(path: str | os.PathLike[str], format: str = "auto",
     bar = bar or _NoBar()
     with open(path, "rb"):  # the OS's clear error for a missing or unreadable file
         pass
-    fmt = logs.sniff(path) if format == "auto" else format
+    fmt = sniff(path) if format == "auto" else format
     if fmt != "trace":
-        df = _read_whole(path, format)
+        df = _read_whole(path, fmt)
         bar.update(os.path.getsize(path))  # type: ignore[attr-defined]
         yield df
         return
@@ -239,7 +256,7 @@ def convert(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     Args:
         paths: log files (JSONL traces, pcap/pcapng, smpplib debug logs, Kannel logs).
         out: the dataset directory; it must not exist or be empty, unless `overwrite`.
-        format: "auto" (see `logs.sniff`; Kannel logs are recognised by their lines) or a
+        format: "auto" (Kannel logs are told by their lines, others by `logs.sniff`), "kannel" or a
             format of `logs.read`, for every path.
         overwrite: replace an existing dataset at `out`.
         chunk_bytes: bytes of JSONL read at a time (memory is about 20x this).
@@ -308,7 +325,7 @@ def _build(parser: argparse.ArgumentParser) -> None:
         "2 when a log cannot be read or DIR is not empty.")
     parser.add_argument("logs", nargs="+", metavar="LOG")
     parser.add_argument("--out", required=True, metavar="DIR", help="the dataset directory")
-    parser.add_argument("--format", default="auto", choices=("auto", *logs.FORMATS))
+    parser.add_argument("--format", default="auto", choices=FORMATS)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

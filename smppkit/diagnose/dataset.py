@@ -27,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from smppkit.diagnose import convert as _convert
 from smppkit.diagnose import engines, logs, queries
@@ -80,7 +81,7 @@ class Dataset:
         for p in paths:
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"{p}: no such file or dataset directory")
-        formats = {logs.sniff(p) if format == "auto" else format for p in paths}
+        formats = {_convert.sniff(p) if format == "auto" else format for p in paths}
         if formats == {"trace"} and isinstance(self.engine, engines.DuckDBEngine):
             try:
                 self.engine.load_jsonl(paths)
@@ -142,31 +143,24 @@ class Dataset:
 
     # -- the doctor ------------------------------------------------------------------------
 
-    def _doctor_source(self) -> tuple[str, str, str]:
-        """(relation, its source_file expression, its line expression) for the doctor."""
-        source = self.engine.source
-        if "filename" in self.engine.con.sql(f"SELECT * FROM {source} LIMIT 0").columns:
-            return source, "filename", "ord - min(ord) OVER (PARTITION BY filename) + 1"
-        return source, "source_file", "line"
-
     def doctor_events(self) -> pd.DataFrame:
         """The event table the receipt doctor needs, slim: its columns only, and the PDU
         bytes (``hex``) only of the submits it decodes and of events without a sequence
         number; every other row's bytes stay in the files. Strings stay in Arrow memory."""
-        if not isinstance(self.engine, engines.DuckDBEngine):
-            raise ValueError("doctor_events needs the DuckDB engine")
-        cols = ", ".join(_DOCTOR_COLUMNS)
         decoded = ", ".join(f"'{c}'" for c in _DECODED)
-        source, file, line = self._doctor_source()
-        time = ("make_timestamp(CAST(round_even(time * 1000000.0, 0) AS BIGINT))"
-                if file == "filename" else "time")
-        sql = (f"SELECT {time} AS time, {cols}, CASE WHEN command IN ({decoded}) "
-               f"OR sequence IS NULL THEN hex END AS hex, {file} AS source_file, "
-               f"{line} AS line FROM {source} ORDER BY ord")
-        table = self.engine.con.sql(sql).to_arrow_table()
-        df = table.to_pandas(types_mapper=TO_PANDAS_TYPES)
-        df["time"] = df["time"].dt.tz_localize("UTC") if df["time"].dt.tz is None else df["time"]
+        columns = (f"{', '.join(_DOCTOR_COLUMNS)}, CASE WHEN command IN ({decoded}) "
+                   "OR sequence IS NULL THEN hex END AS hex")
+        tables = [self._duckdb().con.sql(q).to_arrow_table()
+                  for q in self._duckdb().doctor_scans(columns)]
+        df = pa.concat_tables(tables).to_pandas(types_mapper=TO_PANDAS_TYPES)
+        if df["time"].dt.tz is None:
+            df["time"] = df["time"].dt.tz_localize("UTC")
         return df
+
+    def _duckdb(self) -> engines.DuckDBEngine:
+        if not isinstance(self.engine, engines.DuckDBEngine):
+            raise ValueError("the doctor runs on the DuckDB engine")
+        return self.engine
 
     def diagnose(self) -> Any:
         """The receipt doctor's `Report` (`smppkit.diagnose.doctor.diagnose`) over the
@@ -185,11 +179,12 @@ class Dataset:
                     wanted.add((name, int(line)))
         if not wanted:
             return report
-        source, file, line = self._doctor_source()
         lines = ", ".join(str(n) for n in sorted({n for _, n in wanted}))
-        found = self.engine.con.sql(
-            f"SELECT * FROM (SELECT {file} AS file, {line} AS line, hex FROM {source}) r "
-            f"WHERE line IN ({lines}) AND hex IS NOT NULL").fetchall()
+        found = []
+        for scan in self._duckdb().doctor_scans("hex"):
+            found += self._duckdb().con.sql(
+                f"SELECT source_file, line, hex FROM ({scan}) r WHERE line IN ({lines}) "
+                "AND hex IS NOT NULL").fetchall()
         by_where = {f"{os.path.basename(f)}:{n}": h for f, n, h in found
                     if (os.path.basename(f), n) in wanted}
 

@@ -107,6 +107,8 @@ _MAX_DECODED = 20_000  # distinct submit_sm bodies decoded for the text checks (
 #: The provider's default account limit -- smpp-facts.md §1.3 (V4).
 PROVIDER_RATE = 30.0
 _SMSC_WRITERS = {"simulator"}
+#: seconds of silence on a bind (no PDU either way) before an SMSC unbind counts as idle
+_IDLE_SILENCE = 2.0
 _BINDS = ("bind_transmitter", "bind_receiver", "bind_transceiver")
 #: An application's own line saying it could not match a receipt, in the words applications
 #: use: "receipt for unknown message id X", "Unknown message_id in delivery receipt: X",
@@ -398,17 +400,37 @@ def _dedupe(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     rank = {f: _SOURCE_ORDER.get(str(system[files == f].iloc[0]), 3) for f in by_file}
     order = sorted(by_file, key=lambda f: (rank[f], list(by_file).index(f)))
     drop = pd.Series(False, index=df.index)
+    df = df.copy()
+    session = df["session"].astype("string").fillna("")
+    instance = df["instance"].astype("string").fillna("")
     kept: list[str] = []
     for f in order:
         mine = by_file[f]
         for other in kept:
             theirs = by_file[other]
-            if len(mine & theirs) >= 0.5 * min(len(mine), len(theirs)):
-                seen = full.index[(files[pdu] == f).to_numpy() & full.isin(theirs).to_numpy()]
-                drop.loc[seen] = True
-                for info in inputs.files:
-                    if info["file"] == f:
-                        info[f"PDUs also in {Path(other).name}"] = len(seen)
+            if len(mine & theirs) < 0.5 * min(len(mine), len(theirs)):
+                continue
+            in_f = (files[pdu] == f).to_numpy()
+            seen = full.index[in_f & full.isin(theirs).to_numpy()]
+            drop.loc[seen] = True
+            for info in inputs.files:
+                if info["file"] == f:
+                    info[f"PDUs also in {Path(other).name}"] = len(seen)
+            # the rows left (log lines, PDUs only one artifact has) take the kept file's
+            # connection names, so requests and responses still pair up
+            where = {k: i for i, k in zip(full.index[(files[pdu] == other).to_numpy()],
+                                          full[(files[pdu] == other).to_numpy()], strict=True)}
+            votes: dict[str, Counter[str]] = {}
+            for i in seen:
+                j = where[full[i]]
+                votes.setdefault(session[i], Counter())[session[j]] += 1
+            rename = {a: c.most_common(1)[0][0] for a, c in votes.items()}
+            inst = dict(zip(session[files == other], instance[files == other], strict=True))
+            rows = (files == f) & session.isin(list(rename))
+            new_session = session[rows].map(rename)
+            df.loc[rows, "session"] = new_session
+            is_pdu_row = rows & pdu
+            df.loc[is_pdu_row, "instance"] = session[is_pdu_row].map(rename).map(inst)
         kept.append(f)
     return df[~drop.to_numpy()].reset_index(drop=True) if drop.any() else df
 
@@ -598,6 +620,8 @@ def _check_transmitter_only(log: _Log, ids: _Ids) -> list[Finding]:
 
 def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
     submits = log.rows("submit_sm", "data_sm")
+    if not len(submits):  # access.log alone: its Sent SMS lines, registered_delivery from the dlr-mask
+        submits = log.rows("submit_sm", pdu=False)
     rd = submits["registered_delivery"]
     known = submits[rd.notna()]
     if not len(known):
@@ -627,13 +651,23 @@ def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
         ))
     failure_only = known[(known["registered_delivery"].astype(int) & 3) == 2]
     if len(failure_only):
+        # the application waits for receipts of delivered messages: it says so in its log,
+        # or a Kannel dlr-mask asks for success reports (bit 1)
+        waits = log.notes(_EXPECTS_RECEIPTS)
+        waits = waits[~waits["system"].isin(("simulator", "kannel"))]
+        masks = log.noted["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
+        expects = len(waits) > 0 or bool(((masks > 0) & (masks & 1 == 1)).any())
         out.append(Finding(
-            "info", "registered-delivery-failure-only",
-            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only",
-            "Bits 1-0 = 2 asks for a receipt only when delivery fails, so a delivered message "
-            "and one still pending look the same.",
+            "warning" if expects else "info", "registered-delivery-failure-only",
+            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only"
+            + (", but the application waits for receipts of delivered messages" if expects else ""),
+            "Bits 1-0 = 2 asks for a receipt only when delivery fails (SMPP v3.4 §5.2.17), so a "
+            "delivered message gets no receipt and looks the same as one still pending"
+            + (": the application's log shows it waiting for receipts that will never come."
+               if expects else "."),
             "Use registered_delivery=1 if you need to know that messages were delivered.",
-            {"registered_delivery 2": len(failure_only)}, examples=log.examples(failure_only, 1),
+            {"registered_delivery 2": len(failure_only), "lines waiting for receipts": len(waits)},
+            examples=log.examples(failure_only, 1) + log.examples(waits, 1),
         ))
     return out
 
@@ -663,11 +697,16 @@ def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]],
     same, other, orphan = [], [], []
     d = log.d
     notes = _unknown_notes(log)
+    receipts = ids.receipt_rows
+    rec_id = receipts["message_id"].str.strip().str.lower()
     for (i, row), j in zip(notes.iterrows(), _find_resps(ids, list(notes["rid"])), strict=True):
         rid = row["rid"]
+        # the receipt the line is about: the last one with that id before it (its bind)
+        about = receipts[(rec_id == rid.strip().lower()).to_numpy() & (receipts["t"] <= row["t"] + 1.0).to_numpy()]
+        where = about["instance"].iloc[-1] if len(about) and about["instance"].iloc[-1] else row["instance"]
         if j is None:
             orphan.append(i)
-        elif d.at[j, "instance"] and row["instance"] and d.at[j, "instance"] != row["instance"]:
+        elif d.at[j, "instance"] and where and d.at[j, "instance"] != where:
             other.append((i, j, rid))
         else:
             same.append((i, j, rid))
@@ -938,9 +977,22 @@ def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
         return []
     resps = log.rows("enquire_link_resp")
     answered = set(zip(resps["session"], resps["sequence"], strict=True))
-    late_ok = reqs["t"] > log.end - 5.0
-    unanswered = np.array([k not in answered for k in zip(reqs["session"], reqs["sequence"], strict=True)])
-    missing = reqs[unanswered & ~late_ok.to_numpy()]
+    open_ = reqs[[k not in answered for k in zip(reqs["session"], reqs["sequence"], strict=True)]]
+    d = log.d
+    unbind_at = d[d["command"].isin(("unbind", "unbind_resp")) & d["is_pdu"]].groupby("session")["t"].min()
+    missing_rows = []
+    for session, group in open_.groupby("session", sort=False):
+        ended = float(unbind_at.get(session, math.inf))
+        group = group[group["t"] < ended]  # sent while the session was ending: no answer due
+        later = d[(d["session"] == session) & d["is_pdu"]]
+        for i, row in group.iterrows():
+            peer_spoke = (later["from_esme"] != row["from_esme"]) & (later["t"] > row["t"] + 0.5)
+            # evidence that an answer was due: the log goes on, the peer kept talking,
+            # the session was closed waiting, or enquire_link went unanswered again
+            if (row["t"] < log.end - 5.0 or peer_spoke.any() or ended > row["t"] + 0.5
+                    and ended != math.inf or len(group) >= 2):
+                missing_rows.append(i)
+    missing = d.loc[missing_rows]
     if not len(missing):
         return []
     by_smsc = int((missing["from_esme"]).sum())
@@ -973,10 +1025,13 @@ def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
     idle_rows = []
     idle_notes = log.notes(r"^idle for")
     for i, row in by_smsc.iterrows():
-        before = d[(d["session"] == row["session"]) & d["from_esme"] & d["is_pdu"] & (d["t"] < row["t"])]
+        session = d[(d["session"] == row["session"]) & d["is_pdu"] & (d["t"] < row["t"])]
+        before = session[session["from_esme"]]
         gap = row["t"] - before["t"].max() if len(before) else math.nan
+        # silence both ways before the unbind: an inactivity timeout, not the SMSC's whim
+        quiet = len(session) > 0 and row["t"] - session["t"].max() >= _IDLE_SILENCE
         noted = ((idle_notes["session"] == row["session"]) & (abs(idle_notes["t"] - row["t"]) < 1.0)).any()
-        if noted or (not math.isnan(gap) and gap >= 20.0):
+        if noted or quiet or (not math.isnan(gap) and gap >= 20.0):
             idle_rows.append(i)
             gaps.append(gap)
     if idle_rows:
@@ -1184,9 +1239,12 @@ def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
     """Row `i` happened before row `j`: an earlier time, or the same time (Kannel writes whole
     seconds) and an earlier line of the same file."""
     ti, tj = d.at[i, "t"], d.at[j, "t"]
+    if d.at[i, "source_file"] != d.at[j, "source_file"]:
+        return bool(ti < tj - 1.0)  # two clocks, one perhaps in whole seconds
     if ti != tj:
         return bool(ti < tj)
-    return bool(d.at[i, "source_file"] == d.at[j, "source_file"] and d.at[i, "line"] < d.at[j, "line"])
+    li, lj = d.at[i, "line"], d.at[j, "line"]
+    return bool(li < lj or li == lj and i < j)  # one frame, one line: in the order read
 
 
 def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
@@ -1527,7 +1585,8 @@ class Story:
         if not len(self.events):
             return head
         width = max(len(w) for w in self.events["where"])
-        lines = [f"  {t}  {w:<{width}}  {what}" for t, w, what in
+        clock = max(len(t) for t in self.events["time"])
+        lines = [f"  {t:<{clock}}  {w:<{width}}  {what}" for t, w, what in
                  zip(self.events["time"], self.events["where"], self.events["what"], strict=True)]
         return "\n".join([head, *lines])
 
@@ -1575,10 +1634,16 @@ def story(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any], message
         j = by_key.get((ses, seq, partner))
         if j is not None:
             rows.add(j)
-    picked = d.loc[sorted(rows, key=lambda i: (d.at[i, "t"], d.at[i, "source_file"], d.at[i, "line"]))] \
-        if rows else d.iloc[:0]
+    # Kannel writes whole seconds: its lines go after the exact times of the same second
+    coarse = d["system"] == "kannel"
+
+    def when(i: Any) -> tuple[float, str, float, Any]:
+        t = d.at[i, "t"]
+        return (t + 0.999 if coarse[i] else t, d.at[i, "source_file"], d.at[i, "line"], i)
+
+    picked = d.loc[sorted(rows, key=when)] if rows else d.iloc[:0]
     table = pd.DataFrame({
-        "time": [_clock(t) for t in picked["t"]],
+        "time": [_clock(t)[:-4] if coarse[i] else _clock(t) for i, t in zip(picked.index, picked["t"], strict=True)],
         "where": [log.example(i).where for i in picked.index],
         "who": ["" if not c else "ESME->SMSC" if e else "SMSC->ESME"
                 for c, e in zip(picked["command"], picked["from_esme"], strict=True)],
@@ -1592,7 +1657,13 @@ def _verdict(rows: pd.DataFrame) -> str:
         return "not in these logs"
     cmd = rows["command"]
     receipts = rows[cmd.isin(("deliver_sm", "data_sm")) & (rows["receipt_stat"] != "")]
+    if receipts["is_pdu"].any():  # the PDUs themselves, not the logs' lines about them
+        receipts = receipts[receipts["is_pdu"]]
     final = receipts[~receipts["receipt_stat"].isin(_INTERMEDIATE)]
+    lost = rows["note"].str.contains(r"not found|no pending|unknown message|dropped", case=False)
+    if len(final) and lost.any():
+        return (f"receipt lost: it came (stat {final['receipt_stat'].iloc[-1]}) but was not "
+                "matched to the message (see the lines above)")
     resp = rows[cmd.isin(("submit_sm_resp", "data_sm_resp"))]
     refused = resp[resp["command_status"].fillna(0) != 0]
     if len(refused) and not len(final):

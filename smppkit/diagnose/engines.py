@@ -61,7 +61,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str) -> str:
+def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str,
+              create: str = "TEMPORARY VIEW") -> str:
     """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
     the engine's SQL for the time in us, the stripped id, the number of hex digits
     ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
@@ -69,7 +70,7 @@ def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str) 
     text = f"nullif(lower({strip}), '')"
     body = "regexp_replace(id_text, '^0x', '')"
     return (
-        "CREATE OR REPLACE TEMPORARY VIEW raw_events AS "
+        f"CREATE OR REPLACE {create} raw_events AS "
         f"SELECT ord, t_us, {cols}, id_text, "
         f"CASE WHEN {matches.format(x='id_text', p='^(0x)?[0-9a-f]{1,16}$')} "
         f"THEN CAST({hex_value.format(body=body)} AS DECIMAL(38,0)) END AS id_hex, "
@@ -93,25 +94,37 @@ class DuckDBEngine:
         import duckdb
 
         self._tmp = tempfile.mkdtemp(prefix="smppkit-duckdb-")
-        self.con = duckdb.connect(os.path.join(self._tmp, "events.duckdb"))
+        self.con = duckdb.connect()  # in memory, paged out to temp_directory past the limit
         self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
         self.con.execute(f"SET temp_directory = {_quote(os.path.join(self._tmp, 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        self.files: list[str] = []  # the JSONL traces, when loaded from JSONL
+        self.parquet: str = ""  # the read_parquet(...) of a dataset
 
     # -- sources -----------------------------------------------------------------------------
 
     def load_parquet(self, directory: str) -> None:
         """Query the dataset under `directory` in place (hive partitions day/instance)."""
         files = parquet_files(directory)
-        self.source = (f"read_parquet([{', '.join(map(_quote, files))}], hive_partitioning = true, "
-                       "hive_types = {'day': 'VARCHAR', 'instance': 'VARCHAR'}, "
-                       "union_by_name = true)")
-        self._views("epoch_us(time)")
+        self.parquet = (f"read_parquet([{', '.join(map(_quote, files))}], "
+                        "hive_partitioning = true, "
+                        "hive_types = {'day': 'VARCHAR', 'instance': 'VARCHAR'}, "
+                        "union_by_name = true)")
+        self._views(self.parquet, "epoch_us(time)")
+
+    def _read_json(self, paths: Sequence[str]) -> str:
+        types = {k: ("DOUBLE" if k == "time" else "BIGINT" if k in _NUMERIC else "VARCHAR")
+                 for k in TRACE_FIELDS}
+        columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in types.items()) + "}"
+        files = "[" + ", ".join(_quote(os.fspath(p)) for p in paths) + "]"
+        return f"read_json({files}, columns = {columns}, format = 'newline_delimited')"
 
     def load_jsonl(self, paths: Sequence[str]) -> None:
-        """Load JSONL traces (one event per line) into the engine's database.
+        """Load the columns the queries read from JSONL traces (one event per line) into a
+        table; the other columns stay in the files (see `doctor_scans`).
 
         Raises:
             EngineError: a line is not a trace event DuckDB can read, or an event lacks
@@ -120,30 +133,41 @@ class DuckDBEngine:
         """
         import duckdb
 
-        types = {k: ("DOUBLE" if k == "time" else "BIGINT" if k in _NUMERIC else "VARCHAR")
-                 for k in TRACE_FIELDS}
-        columns = "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in types.items()) + "}"
-        files = "[" + ", ".join(_quote(os.fspath(p)) for p in paths) + "]"
+        t_us = "CAST(round_even(time * 1000000.0, 0) AS BIGINT)"  # as logs.read rounds
         try:
             self.con.execute(
-                "CREATE OR REPLACE TABLE loaded AS SELECT * FROM read_json("
-                f"{files}, columns = {columns}, format = 'newline_delimited', "
-                "filename = true)")
-            missing = self.con.execute(
-                "SELECT count(*) FROM loaded WHERE time IS NULL OR direction IS NULL "
-                "OR command IS NULL").fetchone()[0]
+                f"CREATE OR REPLACE TABLE loaded AS SELECT {t_us} AS t_us, {', '.join(COLUMNS)}, "
+                "(time IS NULL OR direction IS NULL OR command IS NULL) AS incomplete "
+                f"FROM {self._read_json(paths)}")
+            missing = self.con.execute("SELECT count(*) FROM loaded WHERE incomplete"
+                                       ).fetchone()[0]
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot read the trace: {exc}") from exc
         if missing:
             raise EngineError(f"{missing} event(s) lack time, direction or command")
-        self.source = "(SELECT rowid AS ord, * FROM loaded)"
-        self._views("CAST(round_even(time * 1000000.0, 0) AS BIGINT)")
+        self.files = [os.fspath(p) for p in paths]
+        # a table: the id readings are computed once, not in every query
+        self._views("(SELECT rowid AS ord, * FROM loaded)", "t_us", "TABLE")
+        self.con.execute("DROP TABLE loaded")
 
-    def _views(self, t_us: str) -> None:
+    def doctor_scans(self, columns: str) -> list[str]:
+        """Queries giving `columns` (SQL over the trace columns) with ``time``,
+        ``source_file`` and ``line``, in input order; one per JSONL file, or one for the
+        dataset."""
+        if self.parquet:
+            return [f"SELECT time, {columns}, source_file, line FROM {self.parquet} "
+                    "ORDER BY ord"]
+        time = "make_timestamp(CAST(round_even(time * 1000000.0, 0) AS BIGINT))"
+        # insertion order is kept (preserve_insertion_order): row_number() is the line
+        return [f"SELECT {time} AS time, {columns}, {_quote(f)} AS source_file, "
+                f"row_number() OVER () AS line FROM {self._read_json([f])}"
+                for f in self.files]
+
+    def _views(self, source: str, t_us: str, create: str = "TEMPORARY VIEW") -> None:
         strip = "trim(message_id, " + " || ".join(f"chr({c})" for c in _WHITESPACE) + ")"
-        self.con.execute(_raw_view(self.source, t_us, strip,
+        self.con.execute(_raw_view(source, t_us, strip,
                                    "CAST('0x' || {body} AS UBIGINT)",
-                                   "regexp_full_match({x}, '{p}')"))
+                                   "regexp_full_match({x}, '{p}')", create))
         self.con.execute(EVENTS_VIEW)
 
     # -- queries -------------------------------------------------------------------------
@@ -206,7 +230,10 @@ def local_session(cores: int = 1) -> Any:
         raise EngineError("Spark needs a Java runtime: apt-get install default-jre-headless")
     builder = (SparkSession.builder.master(f"local[{cores}]").appName("smppkit")
                .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", str(max(2, cores)))
+               .config("spark.sql.shuffle.partitions", str(cores))
+               .config("spark.ui.showConsoleProgress", "false")
+               # small answers from many small stages: no adaptive re-planning
+               .config("spark.sql.adaptive.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
                .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=ERROR"))

@@ -590,9 +590,34 @@ def _host(ep: tuple[str, int]) -> str:
     return f"[{ep[0]}]:{ep[1]}" if ":" in ep[0] else f"{ep[0]}:{ep[1]}"
 
 
+#: Requests only an ESME sends, and only an SMSC sends (SMPP v3.4 §4): the first of them
+#: on a connection tells which end is the SMSC, whatever the port numbers.
+_ESME_SENDS = frozenset({0x00000001, 0x00000002, 0x00000009, 0x00000004, 0x00000021, 0x00000003,
+                         0x00000008, 0x00000007})
+_SMSC_SENDS = frozenset({0x0000000B, 0x00000005, 0x00000102})
+
+
+def _roles(raw: bytes, src: tuple[str, int], dst: tuple[str, int], ports: Sequence[int],
+           known: dict[frozenset, tuple[str, int]]) -> tuple[tuple[str, int], tuple[str, int]]:
+    """(client, server) of the connection carrying `raw` from `src` to `dst`."""
+    key = frozenset((src, dst))
+    server = known.get(key)
+    if server is None:
+        command = int.from_bytes(raw[4:8], "big")
+        request = command & 0x7FFFFFFF
+        by_esme = request in _ESME_SENDS
+        by_smsc = request in _SMSC_SENDS
+        if by_esme or by_smsc:
+            sent_by_esme = by_esme != bool(command & 0x80000000)
+            server = known[key] = dst if sent_by_esme else src
+        else:  # enquire_link, unbind, generic_nack first: guess from the ports
+            return _endpoints(src, dst, ports)
+    return (src if server == dst else dst), server
+
+
 def _capture_event(raw: bytes, time: float, src: tuple[str, int], dst: tuple[str, int],
-                   ports: Sequence[int]) -> dict[str, Any]:
-    client, server = _endpoints(src, dst, ports)
+                   ports: Sequence[int], known: dict[frozenset, tuple[str, int]]) -> dict[str, Any]:
+    client, server = _roles(raw, src, dst, ports, known)
     return pdu_event(
         decode(raw), time=time, direction="out" if src == client else "in", system="pcap",
         instance=_host(server), session=f"{_host(client)}-{_host(server)}", peer=_host(server),
@@ -606,6 +631,7 @@ def _read_pcap_raw(path: str, ports: Sequence[int], show: bool) -> tuple[pd.Data
     from smppkit.protocol.pdus import PDU_CLASSES
 
     framers: dict[tuple, Framer | None] = {}
+    servers: dict[frozenset, tuple[str, int]] = {}
     undecided: dict[tuple, bytes] = {}
     events, lines, bad = [], [], []
     problems: list[tuple[int, str]] = []
@@ -635,7 +661,8 @@ def _read_pcap_raw(path: str, ports: Sequence[int], show: bool) -> tuple[pd.Data
             try:
                 for frame in framer:
                     try:
-                        events.append(_capture_event(frame, chunk.time, chunk.src, chunk.dst, ports))
+                        events.append(_capture_event(frame, chunk.time, chunk.src, chunk.dst, ports,
+                                                     servers))
                         lines.append(chunk.frame)
                     except RemoteProtocolError as exc:
                         bad.append((path, chunk.frame, f"undecodable PDU: {exc}"))
@@ -694,6 +721,7 @@ def _read_pcap_tshark(path: str, ports: Sequence[int]) -> tuple[pd.DataFrame, li
             raise ValueError(f"{path}: tshark cannot read it: {reason}")
         bad.append((path, 0, reason))
     seen: set[tuple[str, bytes]] = set()  # (connection direction, PDU bytes)
+    servers: dict[frozenset, tuple[str, int]] = {}
     for packet in packets:
         layers = packet["_source"]["layers"]
         frame = layers["frame"]
@@ -715,7 +743,7 @@ def _read_pcap_tshark(path: str, ports: Sequence[int]) -> tuple[pd.DataFrame, li
                 if copy in seen:
                     continue
                 seen.add(copy)
-                events.append(_capture_event(raw, time, src, dst, ports))
+                events.append(_capture_event(raw, time, src, dst, ports, servers))
                 lines.append(number)
             except (RemoteProtocolError, ValueError) as exc:
                 bad.append((path, number, f"undecodable PDU: {exc}"))

@@ -255,7 +255,10 @@ def read_tcp_streams(path: str, problems: list[tuple[int, str]] | None = None
         src, sport, dst, dport, seq, flags, payload = seg
         key = ((src, sport), (dst, dport))
         if flags & _SYN:
-            next_seq[key] = (seq + 1) & 0xFFFFFFFF
+            start = (seq + 1) & 0xFFFFFFFF
+            if key in next_seq and (start - next_seq[key]) & 0xFFFFFFFF >= 0x80000000:
+                continue  # a retransmitted SYN: the stream is already past it
+            next_seq[key] = start
             pending[key] = {}
             continue
         if not payload:

@@ -166,13 +166,12 @@ def plot_throughput(df: pd.DataFrame, ax: Axes | None = None, freq: str = "1s",
     answered = n_thr + int(totals["submit_sm_resp OK"])
     parts = [_n(int(totals["submit_sm"]), "submit")]
     if n_thr:
-        parts.append(f"{n_thr / answered:.0%} of responses throttled")
+        parts.append(f"{n_thr / answered:.0%} throttled")
     if totals["receipts"]:
         parts.append(_n(int(totals["receipts"]), "receipt"))
     if totals["MO messages"]:
-        parts.append(_n(int(totals["MO messages"]), "MO"))
-    span = len(counts) * secs
-    ax.set_title(f"{title}: {', '.join(parts)} in {span:,.0f} s ({freq} bins)")
+        parts.append(_n(int(totals["MO messages"]), "MO", "MO"))
+    ax.set_title(f"{title}: {', '.join(parts)} ({freq} bins)")
     ax.set_xlim(0, edges[-1])
     ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
@@ -228,7 +227,7 @@ def plot_latency(latency: pd.DataFrame | pd.Series, ax: Axes | None = None,
     ms = s * 1000.0
     top = float(ms.max())
     # decimals that keep sub-millisecond latencies readable: 0 from 20 ms up, 3 at 0.01 ms
-    digits = 0 if top >= 20 or top == 0 else min(4, max(1, 1 - int(np.floor(np.log10(max(top, 1e-4))))))
+    digits = 1 if top == 0 else 0 if top >= 20 else min(4, max(1, 1 - int(np.floor(np.log10(max(top, 1e-4))))))
     if kind == "hist":
         ax.hist(ms, bins=min(50, max(5, len(ms) // 5)), range=(0.0, top * 1.02 or 1.0),
                 color=COLORS["submit"], alpha=0.85)

@@ -48,6 +48,7 @@ from typing import Any
 
 from smppkit.findings import Finding
 from smppkit.kannel.logs import LOG_PREFIX
+from smppkit.protocol.constants import SECRET_MASK
 from smppkit.sms.meanings import DLR_MASK_BITS, explain_dlr_mask
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "find_kannel",
     "findings_frame",
     "generate_config",
+    "mask_secrets",
     "parse_config",
     "register_cli",
     "run",
@@ -381,7 +383,24 @@ def parse_config(text_or_path: str | os.PathLike[str]) -> list[dict[str, str]]:
 
 
 _SECRET_KEYS = ("password",)
-_MASK = "********"
+# a password in a sendsms URL query (password=... or its alias pass=..., Kannel userguide
+# "sendsms") or a config line (smsc-password = ...)
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<key>[\w-]*password|(?<![\w-])pass|(?<![\w-])pwd)(?P<sep>\s*=\s*|%3D)(?P<quote>\"?)(?P<value>[^&\s\"';]+)",
+    re.IGNORECASE,
+)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every password value (``password=...`` or ``pass=...`` in a URL,
+    ``smsc-password = ...`` in a config line) replaced by ``********``; ``$placeholders`` are kept (no secret)."""
+
+    def hide(m: re.Match[str]) -> str:
+        if m.group("value").startswith("$"):
+            return m.group(0)
+        return f"{m.group('key')}{m.group('sep')}{m.group('quote')}{SECRET_MASK}"
+
+    return _SECRET_IN_TEXT.sub(hide, text)
 
 
 def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = True) -> Any:
@@ -422,7 +441,7 @@ def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = T
             comments = []
             continue
         if mask_secrets and any(k in key for k in _SECRET_KEYS) and not value.startswith("$"):
-            value = _MASK
+            value = SECRET_MASK
         rows.append((group, key, value, " ".join(c for c in comments if c)))
         comments = []
     return pd.DataFrame(rows, columns=["group", "key", "value", "what"])
@@ -432,8 +451,13 @@ def config_frame(text_or_path: str | os.PathLike[str], *, mask_secrets: bool = T
 
 
 def _finding(severity: str, problem: str, evidence: str, fix: str) -> Finding:
-    """A config pitfall as a `smppkit.findings.Finding` (evidence: the line(s) that show it)."""
-    return Finding(severity, "kannel-config", problem, fix=fix, details=(evidence,))
+    """A config pitfall as a `smppkit.findings.Finding` (evidence: the line(s) that show it).
+
+    Evidence quotes config lines and sendsms URLs, so every text is masked here: no
+    password leaves `check_config`.
+    """
+    return Finding(severity, "kannel-config", mask_secrets(problem), fix=mask_secrets(fix),
+                   details=(mask_secrets(evidence),))
 
 
 def _ev(group: Mapping[str, Any], key: str) -> str:
@@ -854,10 +878,15 @@ class SentMessage:
     to: str
     text: str
     dlr_mask: int | None
-    url: str
+    url: str  # as sent, password included; the repr masks it
     status: int
     body: str
     time: float = field(default_factory=time.time)
+
+    def __repr__(self) -> str:
+        return (f"SentMessage(label={self.label!r}, to={self.to!r}, text={self.text!r}, "
+                f"dlr_mask={self.dlr_mask!r}, url={mask_secrets(self.url)!r}, "
+                f"status={self.status!r}, body={self.body!r}, time={self.time!r})")
 
 
 class _DlrHandler(http.server.BaseHTTPRequestHandler):

@@ -32,7 +32,7 @@ from typing import Any
 from smppkit.simulator.config import DEFAULT_EPOCH, SimConfig
 from smppkit.simulator.scenarios import Fault, Scenario
 from smppkit.simulator.virtual import EsmeBehaviour, Link, VirtualNetwork
-from smppkit.trace import TRACE_FIELDS, dump_event
+from smppkit.trace import dump_event
 
 __all__ = ["DATASETS", "DEFAULT_SEED", "Dataset", "generate", "load", "names", "path", "regenerate"]
 
@@ -322,17 +322,9 @@ def regenerate(out_dir: str | os.PathLike[str] | None = None, seed: int = DEFAUL
 
 def load(name: str) -> Any:
     """A sample log as a DataFrame in the trace schema (`smppkit.logs.read`)."""
+    from smppkit.diagnose.logs import read
+
     file = path(name)
-    try:
-        from smppkit.diagnose.logs import read
-    except ImportError:  # pragma: no cover - the readers are optional here
-        import json
-
-        import pandas as pd
-
-        with open(file, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f]
-        return pd.DataFrame(rows, columns=list(TRACE_FIELDS))
     return read(file, format="trace", progress=False)
 
 

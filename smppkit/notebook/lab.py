@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from smppkit.notebook.widgets import monitor  # the simulator's live counters, in place
 from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import Pdu
 from smppkit.protocol.session import (
@@ -47,6 +48,7 @@ __all__ = [
     "Lab",
     "ZOO_PATH",
     "exchange",
+    "monitor",
     "receipt_zoo",
     "send_split",
     "setup_display",

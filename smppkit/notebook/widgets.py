@@ -6,6 +6,7 @@ what a person sees in the browser is what a test (or a script) gets without one:
     composer()           <- compose(text, encoding, method, reference)   -> dict
     pdu_inspector()      <- inspect_hex(hex_string)                       -> Explanation
     receipt_explorer()   <- explore_receipt(text)                         -> dict
+    monitor(sim)         <- smppkit.simulator.live.read(sim)              -> dict
 
 Each widget is an `ipywidgets.VBox` whose input widgets are also attributes (`.text`,
 `.encoding`, `.method`, `.reference`, `.hex`, `.pick`) and whose rendering is an
@@ -30,14 +31,17 @@ from smppkit.sms.receipts import ReceiptError, message_id_key, parse_receipt
 from smppkit.sms.text import ENCODINGS, METHODS, plan
 
 __all__ = [
+    "TABLE_CSS",
     "compare_methods",
     "compose",
     "composer",
     "explore_receipt",
     "inspect_hex",
+    "monitor",
     "parse_hex",
     "pdu_inspector",
     "receipt_explorer",
+    "table_html",
 ]
 
 _ENCODING_CHOICES = ("auto", *ENCODINGS)
@@ -59,7 +63,8 @@ def compose(text: str, encoding: str = "auto", method: str = "udh8", reference: 
         ``segments`` (submit_sm PDUs), ``cost`` (parts the handset receives and the
         provider charges -- smpp-facts.md §1.4: one per part; for message_payload the
         SMSC's own split), ``esm_class`` (0x40 with a UDH), ``udh`` (hex per part),
-        ``tlvs`` (names per part), ``reasons`` and ``parts`` (a DataFrame, one row per part).
+        ``tlvs`` (names per part), ``tlv_values`` (name -> value per part: the SAR numbers
+        of SMPP v3.4 §5.3.2.22-24), ``reasons`` and ``parts`` (a DataFrame, one row per part).
 
     Raises:
         LocalProtocolError: as `plan` (a character the forced encoding cannot carry,
@@ -80,6 +85,7 @@ def compose(text: str, encoding: str = "auto", method: str = "udh8", reference: 
         "esm_class": 0x40 if any(part.udh for part in p.parts) else 0x00,
         "udh": [part.udh_hex for part in p.parts],
         "tlvs": [sorted(part.tlvs) for part in p.parts],
+        "tlv_values": [dict(part.tlvs) for part in p.parts],
         "reasons": list(p.reasons),
         "parts": p.to_frame(),
     }
@@ -114,12 +120,52 @@ def compare_methods(
     return pd.DataFrame(rows)
 
 
+#: One look for every table the widgets draw: single rules between rows, no double borders.
+TABLE_CSS = (
+    "<style>.smppkit-table{border-collapse:collapse;font-size:90%;margin:.4em 0}"
+    ".smppkit-table th,.smppkit-table td{border:0;border-bottom:1px solid #d1d9e0;"
+    "padding:3px 10px;text-align:left;vertical-align:top}"
+    ".smppkit-table thead th{border-bottom:2px solid #d1d9e0;color:#59636e}"
+    ".smppkit-table td.num{text-align:right;font-variant-numeric:tabular-nums}</style>"
+)
+
+
+def table_html(frame: Any) -> str:
+    """A DataFrame as an HTML table in the widgets' style (`TABLE_CSS`), text escaped."""
+    return TABLE_CSS + frame.to_html(index=False, escape=True, border=0,
+                                     classes="smppkit-table", na_rep="")
+
+
+_ALTERNATIVES = (("encoding", "auto"), ("encoding", "ucs2"), ("method", "udh16"),
+                 ("method", "payload"), ("reference", 0))
+
+
+def _cannot(exc: LocalProtocolError, text: str, encoding: str, method: str, reference: int) -> str:
+    """What went wrong in plain words, and the first change of input that would work."""
+    esc = html.escape
+    why = str(exc.args[0]) if exc.args else str(exc)
+    choice = {"encoding": encoding, "method": method, "reference": reference}
+    hint = ""
+    for name, value in _ALTERNATIVES:
+        if choice[name] == value:
+            continue
+        try:
+            plan(text, **{**choice, name: value})
+        except LocalProtocolError:
+            continue
+        hint = f" It can be sent with {name} <b>{esc(str(value))}</b>."
+        break
+    return f"<p style='color:#b00'><b>Cannot send this:</b> {esc(why)}.{hint}</p>"
+
+
 def _compose_html(text: str, encoding: str, method: str, reference: int) -> str:
+    import pandas as pd
+
     esc = html.escape
     try:
         c = compose(text, encoding, method, reference)
     except LocalProtocolError as exc:
-        return f"<p style='color:#b00'><b>Cannot send this:</b> {esc(str(exc))}</p>"
+        return _cannot(exc, text, encoding, method, reference)
     head = (
         f"<p><b>{esc(ENCODINGS[c['encoding']].label)}</b> (data_coding {c['data_coding']}), "
         f"{c['units']} {esc(c['unit'])}s, method <b>{esc(c['method'])}</b>: "
@@ -127,8 +173,15 @@ def _compose_html(text: str, encoding: str, method: str, reference: int) -> str:
         f"esm_class 0x{c['esm_class']:02X}</p>"
     )
     reasons = "".join(f"<li>{esc(r)}</li>" for r in c["reasons"])
-    table = c["parts"].to_html(index=False, escape=True)
-    return f"{head}<ul>{reasons}</ul>{table}"
+    parts = c["parts"]
+    shown = pd.DataFrame({
+        "part": parts["seq"], "units": parts["units"], "UDH": parts["udh"],
+        "TLVs": [", ".join(f"{k}={v}" if k.startswith("sar_") else k for k, v in sorted(t.items()))
+                 for t in c["tlv_values"]],
+        "text": parts["text"],
+    })
+    shown = shown.loc[:, [col for col in shown if col not in ("UDH", "TLVs") or (shown[col] != "").any()]]
+    return f"{head}<ul>{reasons}</ul>{table_html(shown)}"
 
 
 def composer(text: str = "Hello from smppkit", encoding: str = "auto", method: str = "udh8",
@@ -323,7 +376,7 @@ def _receipt_html(text: str) -> str:
                else "not delivered")
     problems = "".join(f"<li>{esc(p)}</li>" for p in found["problems"])
     problems_html = f"<p><b>Problems</b></p><ul>{problems}</ul>" if problems else "<p>No problems.</p>"
-    table = found["fields"].to_html(index=False, escape=True)
+    table = table_html(found["fields"])
     return f"<p><b>{esc(verdict)}</b></p>{table}{problems_html}"
 
 
@@ -358,4 +411,84 @@ def receipt_explorer(text: str = "") -> Any:
     render()
     box = w.VBox([pick, text_w, result])
     box.pick, box.text, box.result = pick, text_w, result
+    return box
+
+
+# --- the simulator monitor ------------------------------------------------------------------
+
+
+def _monitor_html(stats: dict[str, Any], running: bool) -> str:
+    import pandas as pd
+
+    from smppkit.simulator.live import COUNTERS
+
+    counters = stats["counters"]
+    rows = [(label, f"{counters.get(key, 0):,.1f}" if key == "submits_per_s"
+             else f"{counters.get(key, 0):,}") for key, label in COUNTERS.items()]
+    traffic = pd.DataFrame(rows, columns=["counter", "value"])
+    binds = pd.DataFrame(stats["binds"], columns=["instance", "account", "bind", "sessions"])
+    down = [name for name, up in stats["instances"].items() if not up]
+    state = "running" if running else "stopped"
+    if down and running:
+        state += f"; down: {', '.join(down)}"
+    bound = table_html(binds) if len(binds) else "<p>No session is bound.</p>"
+    return (f"<p><b>smppkit simulator</b> ({html.escape(state)})</p>{table_html(traffic)}"
+            f"<p><b>Binds per instance and account</b></p>{bound}")
+
+
+def monitor(target: Any, interval: float = 1.0) -> Any:
+    """The simulator's live counters in a notebook, updated in place every `interval` s:
+    binds per instance and account, submits per second, throttled, receipts pending, sent
+    and acknowledged, MO (the numbers of ``smppkit sim --http``).
+
+    Args:
+        target: a `SimulatorHandle`, or a `smppkit.lab.Lab` running the simulator.
+        interval: seconds between updates.
+
+    Returns:
+        An `ipywidgets.VBox` with `result` (the `HTML` updated in place), `refresh()`
+        (update now) and `stop()`. It stops by itself when the simulator stops.
+
+    Raises:
+        ValueError: `target` is a lab bound to a real SMSC (it has no counters to show).
+    """
+    import threading
+
+    import ipywidgets as w
+
+    from smppkit.simulator.live import Rates, read
+
+    handle = getattr(target, "sim", None) if hasattr(target, "is_simulator") else target
+    if handle is None:
+        raise ValueError("monitor() needs the simulator; this lab talks to a real SMSC")
+    rates = Rates()
+    result = w.HTML()
+    stopping = threading.Event()
+
+    def refresh() -> None:
+        running = handle.running
+        if running:
+            try:
+                box.stats = rates.update(handle._call_soon(read, handle.sim))
+            except Exception:  # the simulator stopped between the check and the read
+                running = False
+        if box.stats is not None:
+            result.value = _monitor_html(box.stats, running)
+
+    def loop() -> None:
+        while not stopping.wait(interval) and handle.running:
+            refresh()
+        refresh()
+
+    box = w.VBox([result])
+    box.result, box.stats, box.refresh = result, None, refresh
+    refresh()
+    thread = threading.Thread(target=loop, name="smppkit-monitor", daemon=True)
+
+    def stop() -> None:
+        stopping.set()
+        thread.join(max(interval, 0.1) + 10)
+
+    box.stop, box.thread = stop, thread
+    thread.start()
     return box

@@ -8,6 +8,7 @@ Values come from SMPP v3.4 §5 ("PDU field definitions") unless a comment says o
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 __all__ = [
     "CommandId",
@@ -18,6 +19,7 @@ __all__ = [
     "Npi",
     "RegisteredDelivery",
     "RESPONSE_BIT",
+    "SECRET_MASK",
     "TlvTag",
     "Ton",
     "describe_status",
@@ -27,6 +29,9 @@ __all__ = [
 # "The command_id ... of a response PDU is the command_id of the request with bit 31 set."
 # -- SMPP v3.4 §5.1.2.1
 RESPONSE_BIT = 0x80000000
+
+#: What a secret (a bind password, a sendsms password) is shown as, everywhere.
+SECRET_MASK = "********"
 
 
 class CommandId(enum.IntEnum):
@@ -117,10 +122,19 @@ _STATUSES: list[tuple[int, str, str]] = [
     (0xFF, "ESME_RUNKNOWNERR", "Unknown Error"),
 ]
 
-CommandStatus = enum.IntEnum(  # type: ignore[misc]
-    "CommandStatus", [(name, value) for value, name, _ in _STATUSES], module=__name__
-)
-CommandStatus.__doc__ = "command_status values -- SMPP v3.4 §5.1.3, Table 5-2."
+if TYPE_CHECKING:  # the members come from _STATUSES; a type checker sees any ESME_* name
+
+    class _StatusMeta(enum.EnumMeta):
+        def __getattr__(cls, name: str) -> CommandStatus: ...
+
+    class CommandStatus(enum.IntEnum, metaclass=_StatusMeta):
+        """command_status values -- SMPP v3.4 §5.1.3, Table 5-2."""
+
+else:
+    CommandStatus = enum.IntEnum(
+        "CommandStatus", [(name, value) for value, name, _ in _STATUSES], module=__name__
+    )
+    CommandStatus.__doc__ = "command_status values -- SMPP v3.4 §5.1.3, Table 5-2."
 
 _DESCRIPTIONS = {value: text for value, _, text in _STATUSES}
 

@@ -15,12 +15,15 @@ given as a dict: ``SubmitSm(..., tlvs={"sar_msg_ref_num": 7})``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
-from smppkit.protocol.constants import CommandId, CommandStatus, TlvTag
+from smppkit.protocol.constants import SECRET_MASK, CommandId, CommandStatus, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.wire import CString, Int, ShortMessage, Tlv, normalize_tlvs
+
+_C = TypeVar("_C", bound=type)
 
 __all__ = [
     "PDU_CLASSES",
@@ -150,7 +153,8 @@ class _DestAddresses:
                 _DL_NAME.write(dest.dl_name, out)
 
     def check(self, name: str, value: Any) -> tuple[Any, ...]:
-        value = tuple(value)
+        entries: tuple[Any, ...] = tuple(value)
+        value = entries
         # "number_of_dests ... maximum 254" -- SMPP v3.4 §4.5.1
         if len(value) > 254:
             raise InvalidArgument(f"{name} has {len(value)} entries; limit 254", _S.ESME_RINVNUMDESTS)
@@ -163,7 +167,7 @@ class _DestAddresses:
                 _DL_NAME.check("dl_name", dest.dl_name)
             else:
                 raise InvalidArgument(f"{name} entries must be SmeAddress or DistributionList")
-        return value
+        return entries
 
 
 class _UnsuccessSmes:
@@ -190,7 +194,8 @@ class _UnsuccessSmes:
             _U32.write(sme.error_status_code, out)
 
     def check(self, name: str, value: Any) -> tuple[UnsuccessSme, ...]:
-        value = tuple(value)
+        entries: tuple[UnsuccessSme, ...] = tuple(value)
+        value = entries
         if len(value) > 254:
             raise InvalidArgument(f"{name} has {len(value)} entries; limit 254")
         for sme in value:
@@ -200,7 +205,7 @@ class _UnsuccessSmes:
             _U8.check("dest_addr_npi", sme.dest_addr_npi)
             _DST_ADDR.check("destination_addr", sme.destination_addr)
             _U32.check("error_status_code", sme.error_status_code)
-        return value
+        return entries
 
 
 # --- the base class and registry ----------------------------------------------------------
@@ -282,7 +287,7 @@ class Pdu:
             "sequence_number": self.sequence_number,
         }
         for name, _ in self.body:
-            out[name] = "********" if name in _MASKED else getattr(self, name)
+            out[name] = SECRET_MASK if name in _MASKED else getattr(self, name)
         for item in self.tlvs:
             out[item.name] = item.value
         return out
@@ -294,7 +299,7 @@ class Pdu:
         parts.append(f"sequence_number={self.sequence_number}")
         for name, _ in self.body:
             value = getattr(self, name)
-            parts.append(f"{name}={'********' if name in _MASKED and value else value!r}")
+            parts.append(f"{name}={SECRET_MASK if name in _MASKED and value else value!r}")
         if self.tlvs:
             parts.append("tlvs={" + ", ".join(f"{t.name}: {t.value!r}" for t in self.tlvs) + "}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -363,14 +368,18 @@ def _compile_copy(cls: type) -> Any:
     return fn
 
 
-def _body(cls: type) -> type:
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def _body(cls: _C) -> _C:
     """Make an intermediate body class a dataclass so its fields are inherited."""
-    return dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
+    return cast(_C, dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls))
 
 
-def _pdu(command_id: CommandId, *, omit_body_on_error: bool = False):  # type: ignore[no-untyped-def]
-    def wrap(cls: type) -> type:
-        cls = dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls)
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+def _pdu(command_id: CommandId, *, omit_body_on_error: bool = False) -> Callable[[_C], _C]:
+    """Make `cls` the frozen, keyword-only dataclass of `command_id`'s PDU, and register it."""
+
+    def wrap(cls: _C) -> _C:
+        cls = cast(_C, dataclass(frozen=True, slots=True, kw_only=True, repr=False)(cls))
         cls.command_id = command_id  # type: ignore[attr-defined]
         cls.body = tuple(  # type: ignore[attr-defined]
             (f.name, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata
@@ -643,7 +652,7 @@ class AlertNotification(Pdu):
 
 #: Request class -> response class.
 RESPONSE_OF: dict[type[Pdu], type[Pdu]] = {
-    PDU_CLASSES[c & ~0x80000000]: cls  # type: ignore[index]
+    PDU_CLASSES[c & ~0x80000000]: cls
     for c, cls in PDU_CLASSES.items()
     if c & 0x80000000 and c != CommandId.generic_nack
 }

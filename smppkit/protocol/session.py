@@ -146,6 +146,8 @@ _TX_REQUESTS = frozenset(
 _RX_REQUESTS = frozenset({_C.deliver_sm, _C.data_sm, _C.alert_notification})
 _ALWAYS = frozenset({_C.enquire_link, _C.unbind})
 _BINDS = frozenset({_C.bind_transmitter, _C.bind_receiver, _C.bind_transceiver})
+#: Requests with no response PDU -- §4.1.7 (outbind), §4.12 (alert_notification).
+_NO_RESPONSE = frozenset({_C.outbind, _C.alert_notification})
 
 #: ALLOWED[state][sender] = the request command_ids `sender` may send in `state`.
 #: Responses are allowed whenever they answer an outstanding request; generic_nack always.
@@ -223,6 +225,11 @@ class Session:
         else:
             self._eof = True
 
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet read as a PDU (the start of an unfinished one)."""
+        return self._framer.buffered
+
     def next_event(self) -> Any:
         """The next event: a `Pdu`, `InvalidPdu`, `Rejected`, `NEED_DATA` or `CONNECTION_CLOSED`."""
         if self._framer.broken is not None:
@@ -251,7 +258,7 @@ class Session:
         seq = exc.sequence_number or 0
         cid = exc.command_id
         cls = PDU_CLASSES.get(cid) if cid is not None else None
-        resp_cls = RESPONSE_OF.get(cls) if cls is not None else None  # type: ignore[arg-type]
+        resp_cls = RESPONSE_OF.get(cls) if cls is not None else None
         if resp_cls is not None and exc.command_status not in (_S.ESME_RINVCMDLEN, _S.ESME_RINVCMDID):
             self._queue(resp_cls(command_status=exc.command_status, sequence_number=seq))
         else:
@@ -268,8 +275,7 @@ class Session:
             return self._refuse(pdu, status, reason)
         if cid == _C.outbind:
             self.state = State.OUTBOUND
-            return pdu
-        if cid == _C.alert_notification:  # "no associated response PDU" -- §4.12
+        if cid in _NO_RESPONSE:
             return pdu
         if cid == _C.enquire_link:
             if self.answer_enquire_link:
@@ -344,7 +350,8 @@ class Session:
             raise LocalProtocolError(reason, status, command_id=cid)
         if pdu.sequence_number == 0:
             pdu = pdu.with_sequence(self._allocate_sequence())
-        self.outstanding[pdu.sequence_number] = Outstanding(pdu, now)
+        if cid not in _NO_RESPONSE:  # nothing will answer outbind or alert_notification
+            self.outstanding[pdu.sequence_number] = Outstanding(pdu, now)
         if cid == _C.unbind:
             self.unbinding = True
         self._queue(pdu)
@@ -415,8 +422,8 @@ class Session:
 
     def forget(self, sequence_number: int) -> Outstanding | None:
         """Stop awaiting the response to our request `sequence_number` and return it (None if
-        none is awaited): it timed out, or its command has no response (outbind §4.1.7,
-        alert_notification §4.12)."""
+        none is awaited), e.g. when it timed out. (Outbind and alert_notification, which have
+        no response, are never awaited.)"""
         return self.outstanding.pop(sequence_number, None)
 
     @property
@@ -429,5 +436,11 @@ class Session:
         return self.state in _BOUND
 
     def close(self) -> None:
-        """Mark the session closed (the caller closed the socket)."""
+        """Mark the session closed (the caller closed the socket) and drop its buffers:
+        nothing more is read or sent, and whoever still holds the session (a timer) should
+        not hold up to a PDU's worth of octets with it."""
         self.state = State.CLOSED
+        self._eof = True
+        if self._framer.buffered:
+            self._framer = Framer(self._framer.max_command_length)
+        self._out = bytearray()

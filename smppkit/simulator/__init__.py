@@ -9,6 +9,9 @@ Start it from Python (it runs in a background thread with its own event loop)::
         df = sim.trace()                 # every PDU in and out, as a DataFrame
 
 or from a shell: ``smppkit sim`` (see ``smppkit sim --help``).
+
+Every rule lives in `smppkit.simulator.engine.Engine` (sans-IO); `server` runs it on
+asyncio sockets, `virtual` on virtual time with scripted ESMEs (the sample logs).
 """
 
 from __future__ import annotations
@@ -114,7 +117,10 @@ class SimulatorHandle:
         return self.sim.config.host
 
     def port(self, instance: str = "SMPP1") -> int:
-        return self.sim.instances[instance].port
+        port = self.sim.instances[instance].port
+        if port is None:
+            raise RuntimeError("no plain port: the simulator listens with TLS only; use tls_address()")
+        return port
 
     def address(self, instance: str = "SMPP1") -> str:
         """"host:port" of one instance."""
@@ -203,7 +209,7 @@ class SimulatorHandle:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        where = ", ".join(f"{n} {a}" for n, a in self.addresses.items())
+        where = ", ".join(f"{n} {self.host}:{i.port or i.tls_port}" for n, i in self.sim.instances.items())
         return f"<smppkit simulator {self.sim.config.profile!r} seed={self.sim.config.seed} {state}: {where}>"
 
 

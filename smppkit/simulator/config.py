@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH
+
 __all__ = [
     "FAILURE_MIX",
     "Account",
@@ -45,7 +47,8 @@ class Account:
         """`"SYSTEM_ID:PASSWORD"` as given on the command line."""
         system_id, sep, password = text.partition(":")
         if not sep or not system_id:
-            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD, got {text!r}")
+            why = "no ':' in it" if not sep else "nothing before the ':'"  # never echo it: a secret
+            raise ValueError(f"account must look like SYSTEM_ID:PASSWORD; got {len(text)} characters, {why}")
         return cls(system_id=system_id, password=password, **limits)  # type: ignore[arg-type]
 
 
@@ -128,8 +131,8 @@ class SimConfig:
             or its validity ends; it is never dropped.
         max_attempts: kept for old callers; receipts are no longer given up after a number
             of attempts (see retry_delay).
-        inactivity_timeout: seconds without any PDU from the ESME before the SMSC unbinds
-            (None: never).
+        inactivity_timeout: seconds without a whole PDU from the ESME before the SMSC
+            unbinds (None: never); octets of an unfinished PDU do not count.
         default_validity: seconds a message (and its receipt) lives when the submit gives
             no validity_period (§7.1.1).
         max_stored_receipts: receipts the store holds (waiting, in flight or waiting for a
@@ -138,6 +141,21 @@ class SimConfig:
             `enquire_link_interval` s (None: the profile's, 60 s) and unbinds it when no
             enquire_link_resp comes within `enquire_link_timeout` s (§4.11).
         bind_timeout: seconds a new connection may stay unbound (None: forever).
+        pdu_timeout: seconds a PDU may take to arrive once its first octet has (None:
+            forever); a stalled one closes the connection.
+        max_connections, max_connections_per_address: connections open at once, in all
+            and from one source address (None: no limit); more are closed at once.
+        max_command_length: the largest PDU accepted, which is also what one connection
+            may have buffered unread; a larger command_length gets generic_nack
+            ESME_RINVCMDLEN and the connection is closed (§3.2).
+        read_chunk: octets read from one connection per event-loop turn, so one busy
+            client cannot starve the others.
+        write_high_water: unsent octets for one connection above which the SMSC stops
+            reading it until they drain to a quarter of that.
+        bind_failure_limit, bind_lockout: after this many failed binds in a row from one
+            address (wrong system_id or password), binds from it are refused with
+            ESME_RBINDFAIL for `bind_lockout` s, the password unchecked (None: never).
+        tls_only: listen with TLS only, on the plain ports (implies `tls`).
         outbind: "host:port" of an ESME the SMSC outbinds to (§4.1.7) with the account
             `outbind_account` (default the first) on `outbind_instance` (default the first).
         alert_notification: send alert_notification (§4.12) `alert_delay` s after a
@@ -158,20 +176,29 @@ class SimConfig:
     deliver_timeout: float = 5.0
     retry_delay: float = 0.5
     max_attempts: int = 5
-    inactivity_timeout: float | None = None
+    inactivity_timeout: float | None = 300.0
     trace_path: str | None = None
     trace_memory: int = 200_000  # events kept in memory for `trace()`; 0 turns it off
     scenario: object = None  # a Scenario, a name, or a path to a YAML/JSON file
     tls_cert: str | None = None
     tls_key: str | None = None
     tls: bool = False  # also listen with TLS (self-signed cert when none is given)
+    tls_only: bool = False
     failure_rate: float = 0.08  # share of ordinary numbers that do not end DELIVRD
     default_validity: float = 48 * 3600.0
-    max_stored_receipts: int = 1_000_000
+    max_stored_receipts: int = 200_000  # about 0.9 KB each (benchmarks/receipt_store.py)
     enquire_link: bool = True
     enquire_link_interval: float | None = None
     enquire_link_timeout: float = 10.0
-    bind_timeout: float | None = None
+    bind_timeout: float | None = 10.0
+    pdu_timeout: float | None = 10.0
+    max_connections: int | None = 1024
+    max_connections_per_address: int | None = 64
+    max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH
+    read_chunk: int = 16 * 1024
+    write_high_water: int = 64 * 1024
+    bind_failure_limit: int | None = 5
+    bind_lockout: float = 10.0
     outbind: str | None = None
     outbind_account: str | None = None
     outbind_instance: str | None = None

@@ -45,7 +45,7 @@ import collections
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,7 @@ from smppkit.simulator.config import (
     SimConfig,
     draw_outcome,
 )
+from smppkit.simulator.guard import BindGuard, address_of
 from smppkit.simulator.scenarios import Fault, Scenario, load_scenario
 from smppkit.sms.meanings import DELIVER_SM_RESP_RETRY
 from smppkit.sms.receipts import Receipt, format_receipt
@@ -298,7 +299,7 @@ class Job:
     """A deliver_sm (receipt or MO) held in the store until it is delivered or expires."""
 
     account: str
-    pdu: DeliverSm
+    pdu: Pdu
     expires_at: float
     message_id: int | None = None
     attempts: int = 0
@@ -343,7 +344,8 @@ class Conn:
 
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
-        "last_in", "pdus_in", "submits", "inflight", "enquire_seq", "outbound", "opened_at",
+        "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
+        "opened_at",
     )
 
     def __init__(self, conn_id: int, instance: Instance, peer: str, session: Session,
@@ -361,6 +363,9 @@ class Conn:
         self.pdus_in = 0
         self.submits = 0
         self.inflight: dict[int, tuple[Job, float]] = {}  # seq -> (job, deadline)
+        # (deadline, seq, job) in send order: deliver_timeout is constant, so deadlines are
+        # sorted and one timer per connection serves them all
+        self.deadlines: collections.deque[tuple[float, int, Job]] = collections.deque()
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
@@ -438,6 +443,8 @@ class Engine:
         self.enquire_interval = (interval if interval is not None else
                                  _PROFILE_ENQUIRE_LINK.get(config.profile)) if config.enquire_link else None
         self._sweeping = False
+        self._receipted_id_tlv = "receipted_message_id" in config.receipt_tlvs
+        self.bind_guard = BindGuard(config.bind_failure_limit, config.bind_lockout)
 
     # -- inputs --------------------------------------------------------------------------
 
@@ -458,7 +465,8 @@ class Engine:
         """A TCP connection to `instance` is up (`outbound`: one the engine asked for)."""
         self.now = now
         inst = self.instances[instance]
-        session = Session(Role.SMSC, observer=self._observer(conn) if self.tracing else None)
+        session = Session(Role.SMSC, max_command_length=self.config.max_command_length,
+                          observer=self._observer(conn) if self.tracing else None)
         c = Conn(conn, inst, peer, session, now, outbound)
         if self._fault("ignore_enquire_link", instance):
             session.answer_enquire_link = False
@@ -502,6 +510,7 @@ class Engine:
         c.session.close()
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
+        c.deadlines.clear()
         if c.inflight:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
@@ -553,7 +562,9 @@ class Engine:
         inst.up = False
         self._actions.append(Listen(name, False))
         for c in list(inst.conns.values()):
-            self._close(c, abort=True)
+            # closed (FIN), not reset: a client sees the end of the stream, as when a
+            # server process stops
+            self._close(c)
             self.connection_closed(c.id, now)
         self.counters["outages"] += 1
         self.note_instance(name, "instance stopped (outage)")
@@ -567,7 +578,7 @@ class Engine:
             self._actions.append(Listen(name, True))
             self.note_instance(name, "instance started")
 
-    def inject_mo(self, account: str, pdus: list[DeliverSm], instance: str, now: float) -> None:
+    def inject_mo(self, account: str, pdus: Sequence[Pdu], instance: str, now: float) -> None:
         """Queue MO deliver_sm PDUs for `account` on `instance`'s cluster."""
         self.now = now
         cluster = self.instances[instance].cluster
@@ -723,6 +734,8 @@ class Engine:
             c.pdus_in += 1
             c.last_in = self.now
             self._handle(c, event)
+            if not self.scenario.faults:
+                continue
             drop = self._fault("drop_connection", c.instance.name)
             if drop and c.pdus_in >= drop.after:
                 self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
@@ -763,13 +776,23 @@ class Engine:
 
     def _bind(self, c: Conn, pdu: Any) -> None:
         kind, resp_cls = _BIND_KINDS[pdu.command_id]
+        address = address_of(c.peer)
+        locked = self.bind_guard.locked(address, self.now)
+        if locked is not None:
+            # refused unchecked, so a password guesser learns nothing (BindGuard)
+            self.counters["binds_locked_out"] += 1
+            self.note(c, f"bind refused: {address} is locked for {locked:.1f} s more after "
+                         f"{self.bind_guard.limit} failed binds in a row")
+            self._send(c, resp_cls(command_status=_S.ESME_RBINDFAIL, sequence_number=pdu.sequence_number))
+            self._close(c)
+            return
         account = self._accounts.get(pdu.system_id)
         status = 0
         if account is None:
             status = _S.ESME_RINVSYSID
         elif pdu.password != account.password:
             status = _S.ESME_RINVPASWD
-        elif account.allow_ips and c.peer.rsplit(":", 1)[0] not in account.allow_ips:
+        elif account.allow_ips and address not in account.allow_ips:
             status = _S.ESME_RBINDFAIL
         elif self._binds_of(account.system_id) >= account.max_binds:
             # "Any extra bind is rejected with ESME_RALYBND" -- smpp-facts.md §1.2 (V8): the
@@ -778,7 +801,13 @@ class Engine:
         if status or account is None:
             self.counters["bind_failures"] += 1
             self._send(c, resp_cls(command_status=status, sequence_number=pdu.sequence_number))
+            if status in (_S.ESME_RINVSYSID, _S.ESME_RINVPASWD) and self.bind_guard.failed(address, self.now):
+                self.counters["bind_lockouts"] += 1
+                self.note(c, f"{self.bind_guard.limit} failed binds in a row from {address}: its "
+                             f"binds are refused for {self.bind_guard.lockout:g} s")
+                self._close(c)
             return
+        self.bind_guard.succeeded(address)
         c.account = account.system_id
         c.limits = account
         c.bind = kind
@@ -897,13 +926,14 @@ class Engine:
         if self.scenario.faults and self._fault("generic_nack", inst):
             self._send(c, GenericNack(command_status=_S.ESME_RSYSERR, sequence_number=seq))
             return
-        if not _valid_address(pdu.destination_addr, required=True):
+        destination = pdu.destination_addr
+        if not (destination.isascii() and destination.isprintable() and destination):
             self._send(c, resp_cls(command_status=_S.ESME_RINVDSTADR, sequence_number=seq))
             return
         if not _valid_address(pdu.source_addr, required=False):
             self._send(c, resp_cls(command_status=_S.ESME_RINVSRCADR, sequence_number=seq))
             return
-        if resp_cls is DataSmResp:
+        if resp_cls is DataSmResp or not (pdu.schedule_delivery_time or pdu.validity_period):
             times: tuple[float, float] | int = (self.now, self.now + self.config.default_validity)
         else:
             times = self._times(pdu)
@@ -1100,7 +1130,7 @@ class Engine:
         c = targets[next(cluster.rr) % len(targets)]
         pdu = self._send(c, AlertNotification(
             source_addr=msg.destination_addr, esme_addr=msg.source_addr,
-            tlvs=((TlvTag.ms_availability_status, 0),),
+            tlvs=(Tlv(TlvTag.ms_availability_status, 0),),
         ))
         c.session.forget(pdu.sequence_number)  # alert_notification has no response (§4.12)
         self.counters["alert_notifications"] += 1
@@ -1111,7 +1141,7 @@ class Engine:
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
         tlvs: tuple[Tlv, ...] = ()
-        if "receipted_message_id" in self.config.receipt_tlvs:
+        if self._receipted_id_tlv:
             tlvs = (Tlv(TlvTag.receipted_message_id, rid),)
         tlvs += self._outcome_tlvs(stat, err)
         text = format_receipt(Receipt(id=rid, submit_date=stamp(msg.submitted_at),
@@ -1189,16 +1219,26 @@ class Engine:
         self.counters["deliver_sm"] += 1
         if job.note:
             self.note(c, f"{job.note} (attempt {job.attempts})")
-        c.inflight[pdu.sequence_number] = (job, self.now + self.config.deliver_timeout)
-        self._after(self.config.deliver_timeout, self._deliver_deadline, c, pdu.sequence_number, job)
+        deadline = self.now + self.config.deliver_timeout
+        c.inflight[pdu.sequence_number] = (job, deadline)
+        if not c.deadlines:
+            self._at(deadline, self._deliver_deadlines, c)
+        c.deadlines.append((deadline, pdu.sequence_number, job))
 
-    def _deliver_deadline(self, c: Conn, seq: int, job: Job) -> None:
-        entry = c.inflight.get(seq)
-        if entry is None or entry[0] is not job:
-            return
-        del c.inflight[seq]
-        c.session.forget(seq)
-        self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+    def _deliver_deadlines(self, c: Conn) -> None:
+        """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
+        deadlines = c.deadlines
+        now = self.now
+        while deadlines and deadlines[0][0] <= now:
+            _, seq, job = deadlines.popleft()
+            entry = c.inflight.get(seq)
+            if entry is None or entry[0] is not job:
+                continue  # answered
+            del c.inflight[seq]
+            c.session.forget(seq)
+            self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
+        if deadlines and not c.closing:
+            self._at(deadlines[0][0], self._deliver_deadlines, c)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:

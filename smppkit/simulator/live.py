@@ -43,7 +43,7 @@ COUNTERS: dict[str, str] = {
 }
 
 #: `Simulator.snapshot()` keys that are gauges (they go up and down); the rest only count up.
-_GAUGES = {"bound_sessions", "receipts_waiting", "messages_pending"}
+_GAUGES = {"bound_sessions", "receipts_waiting", "receipts_held", "messages_pending"}
 
 
 def read(sim: Any) -> dict[str, Any]:
@@ -53,10 +53,9 @@ def read(sim: Any) -> dict[str, Any]:
     for key in COUNTERS:
         counters.setdefault(key, 0)
     binds: collections.Counter[tuple[str, str, str]] = collections.Counter()
-    for name, inst in sim.instances.items():
-        for conn in list(inst.connections):
-            if conn.session.is_bound:
-                binds[(name, conn.account, conn.bind)] += 1
+    for conn in list(sim.engine.conns.values()):  # the sans-IO engine's view of each connection
+        if conn.session.is_bound:
+            binds[(conn.instance.name, conn.account, conn.bind)] += 1
     return {
         "counters": counters,
         "binds": [

@@ -1,11 +1,27 @@
 """The asyncio driver: TCP listeners and connections around the sans-IO `Engine`.
 
-Strategy: each TCP connection is a thin `asyncio.Protocol` that reports what happened to
-the engine (opened, bytes, EOF, lost) with the time on the simulator's clock, then carries
-out the engine's actions (`_run_actions`). The engine keeps its own timers; the driver
-arms one loop timer for the earliest, rounded up to `TICK` so thousands of receipts a
-second cost one wake-up per tick. All rules live in `smppkit.simulator.engine`; limits
-on connections, buffers and back-pressure belong here, at the edge.
+Strategy: each TCP connection is a thin `asyncio.BufferedProtocol` that reports what
+happened to the engine (opened, bytes, EOF, lost) with the time on the simulator's
+clock, then carries out the engine's actions (`run_actions`). The engine keeps its own
+timers; the driver arms one loop timer for the earliest, rounded up to `TICK` so
+thousands of receipts a second cost one wake-up per tick. All SMPP rules live in
+`smppkit.simulator.engine`; what guards the process against its clients lives here, at
+the edge (each limit is a `SimConfig` field):
+
+* connections: at most `max_connections` open, `max_connections_per_address` from one
+  source address; one more is closed at once (traced, counted as connections_refused);
+* reading: every connection reads into the simulator's one buffer of `read_chunk`
+  octets, so a loop turn gives each ready connection at most that much work and no
+  connection owns a read buffer; what a client sends beyond it waits in the kernel,
+  where TCP flow control slows the sender;
+* back-pressure: a connection whose unsent output passes `write_high_water` is not read
+  until that drains to a quarter of it (asyncio's pause_writing/resume_writing), so a
+  client that writes without reading stalls itself and nobody else;
+* a started PDU must be complete within `pdu_timeout` s (time the simulator itself
+  stopped reading does not count); a command_length above `max_command_length` is
+  refused by the session before anything is buffered (generic_nack ESME_RINVCMDLEN, §3.2);
+* closing: output still unsent `CLOSE_LINGER` s after a close is dropped (abort), so a
+  peer that never reads cannot keep a socket.
 """
 
 from __future__ import annotations
@@ -15,9 +31,14 @@ import collections
 import contextlib
 import dataclasses
 import json
+import shutil
+import socket
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from smppkit.protocol.codec import HEADER_LENGTH
 from smppkit.protocol.pdus import DeliverSm
 from smppkit.simulator.config import PROFILES, SimConfig
 from smppkit.simulator.engine import (
@@ -29,9 +50,30 @@ from smppkit.simulator.engine import (
     Trace,
     mo_pdus,
 )
+from smppkit.simulator.guard import address_of
 from smppkit.trace import dump_event
 
-__all__ = ["Simulator"]
+__all__ = ["CLOSE_LINGER", "Simulator"]
+
+#: Seconds a closed connection may still spend flushing its output before it is reset.
+CLOSE_LINGER = 2.0
+#: Connections closed before the allocator is asked to give freed memory back (at most
+#: once a second): the buffers of many slow connections are freed in the middle of the
+#: C heap, which glibc keeps mapped unless malloc_trim is called.
+TRIM_AFTER_CLOSES = 32
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None on other C libraries."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
 
 
 class _Listener:
@@ -39,7 +81,7 @@ class _Listener:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.port = 0
+        self.port: int | None = None  # None: no plain port (tls_only)
         self.tls_port: int | None = None
         self.servers: list[asyncio.base_events.Server] = []
 
@@ -48,8 +90,13 @@ class _Listener:
         return bool(self.servers)
 
 
-class Connection(asyncio.Protocol):
-    """One TCP connection: every event goes to the engine, every action comes back."""
+class Connection(asyncio.BufferedProtocol):
+    """One TCP connection: every event goes to the engine, every action comes back.
+
+    Reads land in the simulator's shared `read_buffer` (`get_buffer`) and are copied out
+    at once in `buffer_updated`; asyncio calls the two back to back, so one buffer serves
+    every connection.
+    """
 
     def __init__(self, sim: Simulator, instance: str, conn_id: int, outbound: bool = False) -> None:
         self.sim = sim
@@ -57,32 +104,154 @@ class Connection(asyncio.Protocol):
         self.id = conn_id
         self.outbound = outbound
         self.transport: asyncio.Transport | None = None
+        self.host = ""
+        self.admitted = False
+        self.octets_in = 0
+        self.paused_output = False  # our unsent output is above the high-water mark
+        # the unfinished PDU: where it starts in the stream, when it must be complete
+        self._partial_start = -1
+        self._partial_deadline: float | None = None
+        self._partial_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername") or ("?", 0)
+        peer_text = f"{peer[0]}:{peer[1]}"
+        self.host = address_of(peer_text)
         sim = self.sim
-        sim.conns[self.id] = self
-        sim.engine.connection_opened(self.id, self.instance, f"{peer[0]}:{peer[1]}", sim.now(),
-                                     self.outbound)
+        if not sim.admit(self, peer_text):
+            transport.close()
+            return
+        high = sim.config.write_high_water
+        self.transport.set_write_buffer_limits(high=high, low=high // 4)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A small kernel send buffer, so a peer that does not read shows up in our own
+            # buffer (and pauses its reading) after kilobytes, not the megabytes autotuning
+            # would give it.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, high)
+        sim.engine.connection_opened(self.id, self.instance, peer_text, sim.now(), self.outbound)
         sim.run_actions()
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.sim.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if not self.admitted:
+            return
         sim = self.sim
-        sim.engine.data_received(self.id, data, sim.now())
+        data = bytes(sim.read_buffer[:nbytes])
+        self.octets_in += nbytes
+        now = sim.now()
+        sim.engine.data_received(self.id, data, now)
         sim.run_actions()
+        if sim.config.pdu_timeout:
+            self._watch_partial(now)
 
     def eof_received(self) -> bool | None:
-        sim = self.sim
-        sim.engine.data_received(self.id, b"", sim.now())
-        sim.run_actions()
+        if self.admitted:
+            sim = self.sim
+            sim.engine.data_received(self.id, b"", sim.now())
+            sim.run_actions()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._partial_timer is not None:
+            self._partial_timer.cancel()
+            self._partial_timer = None
+        if not self.admitted:
+            return
         sim = self.sim
-        sim.conns.pop(self.id, None)
+        sim.release(self)
         sim.engine.connection_closed(self.id, sim.now())
         sim.run_actions()
+
+    # -- back-pressure: asyncio calls these around the transport's write buffer limits --
+
+    def pause_writing(self) -> None:
+        self.paused_output = True
+        if self.transport is not None and self.transport.is_reading():
+            self.transport.pause_reading()
+            self.sim.engine.counters["reads_paused"] += 1
+
+    def resume_writing(self) -> None:
+        self.paused_output = False
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
+            timeout = self.sim.config.pdu_timeout
+            if self._partial_deadline is not None and timeout:
+                # the PDU waited on us, not on the peer: its time starts again
+                self._partial_deadline = self.sim.now() + timeout
+
+    # -- a started PDU must be complete within pdu_timeout -------------------------------
+
+    def _watch_partial(self, now: float) -> None:
+        c = self.sim.engine.conns.get(self.id)
+        if c is None or c.closing:
+            return
+        buffered = c.session.buffered
+        if not buffered:
+            self._partial_deadline = None
+            return
+        start = self.octets_in - buffered
+        if start == self._partial_start and self._partial_deadline is not None:
+            return  # more octets of the same PDU: its deadline stands
+        self._partial_start = start
+        timeout = self.sim.config.pdu_timeout
+        assert timeout and self.sim.loop is not None
+        self._partial_deadline = now + timeout
+        if self._partial_timer is None:
+            self._partial_timer = self.sim.loop.call_later(timeout, self._partial_check)
+
+    def _partial_check(self) -> None:
+        self._partial_timer = None
+        deadline = self._partial_deadline
+        transport = self.transport
+        sim = self.sim
+        if deadline is None or transport is None or transport.is_closing() or sim.loop is None:
+            return
+        now = sim.now()
+        if self.paused_output:  # not the peer's fault while we do not read
+            deadline = self._partial_deadline = max(deadline, now + (sim.config.pdu_timeout or 0))
+        if now < deadline:
+            self._partial_timer = sim.loop.call_later(deadline - now, self._partial_check)
+            return
+        engine = sim.engine
+        engine.counters["pdu_timeouts"] += 1
+        c = engine.conns.get(self.id)
+        if c is not None:
+            engine.note(c, f"a PDU unfinished after {sim.config.pdu_timeout:g} s ({c.session.buffered} "
+                           "octets of it): the SMSC closes the connection")
+        sim.run_actions()
+        sim.close_transport(self, abort=False)
+
+
+def check_limits(config: SimConfig) -> None:
+    """Refuse limits that cannot work, with the option's name.
+
+    Raises:
+        ValueError: a timeout not above 0, a limit below 1, a PDU limit below the header.
+    """
+    for name in ("bind_timeout", "pdu_timeout", "inactivity_timeout"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be above 0 s (None turns it off), got {value!r}")
+    if config.enquire_link_timeout <= 0:
+        raise ValueError(f"enquire_link_timeout must be above 0 s, got {config.enquire_link_timeout!r}")
+    for name in ("max_connections", "max_connections_per_address", "bind_failure_limit"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1 (None turns it off), got {value!r}")
+    for name in ("read_chunk", "write_high_water"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1 octet, got {getattr(config, name)!r}")
+    if config.max_command_length < HEADER_LENGTH:
+        raise ValueError(f"max_command_length must be at least {HEADER_LENGTH} (the header, §3.2), "
+                         f"got {config.max_command_length!r}")
+    if config.bind_lockout < 0:
+        raise ValueError(f"bind_lockout must be 0 s or more, got {config.bind_lockout!r}")
 
 
 class Simulator:
@@ -90,6 +259,10 @@ class Simulator:
 
     Args:
         config: a `SimConfig` (not modified); keyword arguments override its fields.
+
+    Raises:
+        TypeError: an unknown option.
+        ValueError: an unknown profile, or a limit that cannot work (`check_limits`).
     """
 
     #: Engine timers are served in ticks of this many seconds (one loop wake-up per tick).
@@ -104,6 +277,7 @@ class Simulator:
             config = dataclasses.replace(config, **overrides)
         if config.profile not in PROFILES:
             raise ValueError(f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}")
+        check_limits(config)
         self.config = config
         self._t0 = time.monotonic()
         self._base = config.epoch.timestamp() if config.epoch else time.time()
@@ -111,9 +285,13 @@ class Simulator:
         self.scenario = self.engine.scenario
         self.instances: dict[str, _Listener] = {s.name: _Listener(s.name) for s in PROFILES[config.profile]}
         self.conns: dict[int, Connection] = {}
+        self.per_address: collections.Counter[str] = collections.Counter()
+        #: the one read buffer every connection reads into (see `Connection`)
+        self.read_buffer = memoryview(bytearray(config.read_chunk))
         self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=config.trace_memory or 1)
         self.tls_cert = config.tls_cert
         self.tls_key = config.tls_key
+        self._tls_dir: Path | None = None  # the private directory of a self-signed pair
         self.loop: asyncio.AbstractEventLoop | None = None
         self._conn_ids = iter(range(1, 1 << 62))
         self._trace_file: Any = None
@@ -121,6 +299,8 @@ class Simulator:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed_since_trim = 0
+        self._trim: asyncio.TimerHandle | None = None
 
     @property
     def counters(self) -> Any:
@@ -136,34 +316,58 @@ class Simulator:
         """Open every instance's listener(s) and start the engine."""
         self.loop = asyncio.get_running_loop()
         cfg = self.config
-        if cfg.trace_path:
-            self._trace_file = open(cfg.trace_path, "w", encoding="utf-8")  # noqa: SIM115
-        if cfg.tls or cfg.tls_cert:
-            from smppkit.simulator.tls import self_signed, server_context
+        try:
+            if cfg.trace_path:
+                self._trace_file = open(cfg.trace_path, "w", encoding="utf-8")  # noqa: SIM115
+            if cfg.tls or cfg.tls_only or cfg.tls_cert:
+                from smppkit.simulator.tls import self_signed, server_context
 
-            if not self.tls_cert:
-                self.tls_cert, self.tls_key = self_signed(host=cfg.host)
-            self._ssl = server_context(self.tls_cert, self.tls_key or self.tls_cert)
-        for spec in PROFILES[cfg.profile]:
-            await self._listen(self.instances[spec.name], cfg.port + spec.port_offset if cfg.port else 0)
+                if not self.tls_cert:
+                    self.tls_cert, self.tls_key = self_signed(host=cfg.host)
+                    self._tls_dir = Path(self.tls_cert).parent
+                self._ssl = server_context(self.tls_cert, self.tls_key or self.tls_cert)
+            for spec in PROFILES[cfg.profile]:
+                await self._listen(self.instances[spec.name], cfg.port + spec.port_offset if cfg.port else 0)
+        except BaseException:
+            await self._close_listeners()
+            self._remove_tls_files()
+            if self._trace_file is not None:
+                self._trace_file.close()
+                self._trace_file = None
+            raise
         self.engine.start(self.now())
         self.run_actions()
 
-    async def _listen(self, inst: _Listener, port: int, tls_port: int | None = None) -> None:
+    async def _listen(self, inst: _Listener, port: int | None, tls_port: int | None = None) -> None:
+        """Listen for `inst`: plain on `port` and TLS on `tls_port` (0: any free port);
+        with `tls_only`, TLS alone on `tls_port` or else `port`."""
         loop = asyncio.get_running_loop()
+        cfg = self.config
 
         def factory() -> Connection:
             return Connection(self, inst.name, next(self._conn_ids))
 
-        server = await loop.create_server(factory, self.config.host, port, reuse_address=True)
-        inst.port = server.sockets[0].getsockname()[1]
-        inst.servers = [server]
+        servers = []
+        if not cfg.tls_only:
+            server = await loop.create_server(factory, cfg.host, port or 0, reuse_address=True)
+            inst.port = server.sockets[0].getsockname()[1]
+            servers.append(server)
+        else:
+            tls_port = tls_port or port
+        inst.servers = servers  # so a failure below still closes what is open
         if self._ssl is not None:
-            tserver = await loop.create_server(
-                factory, self.config.host, tls_port or 0, ssl=self._ssl, reuse_address=True
-            )
+            tserver = await loop.create_server(factory, cfg.host, tls_port or 0, ssl=self._ssl,
+                                               reuse_address=True)
             inst.tls_port = tserver.sockets[0].getsockname()[1]
-            inst.servers.append(tserver)
+            servers.append(tserver)
+
+    async def _close_listeners(self) -> None:
+        for inst in self.instances.values():
+            for server in inst.servers:
+                server.close()
+            for server in inst.servers:
+                await server.wait_closed()
+            inst.servers = []
 
     async def stop_instance(self, name: str) -> None:
         """Take one instance down: close its listener and drop its connections (an outage)."""
@@ -177,24 +381,23 @@ class Simulator:
         self.run_actions()
 
     async def close(self, unbind_wait: float = 1.0) -> None:
-        """Unbind every client (waiting up to `unbind_wait` s), then close everything."""
+        """Unbind every client (waiting up to `unbind_wait` s), then close everything.
+
+        A self-signed certificate and its key are deleted with their directory.
+        """
         self.engine.unbind_all(self.now())
         self.run_actions()
         deadline = time.monotonic() + unbind_wait
         while self.conns and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for inst in self.instances.values():
-            for server in inst.servers:
-                server.close()
-            for server in inst.servers:
-                await server.wait_closed()
-            inst.servers = []
+        await self._close_listeners()
         for conn in list(self.conns.values()):
             if conn.transport is not None:
                 conn.transport.abort()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for handle in (self._timer, self._trim):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._trim = None
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
@@ -203,6 +406,67 @@ class Simulator:
         if self._trace_file is not None:
             self._trace_file.close()
             self._trace_file = None
+        self._remove_tls_files()
+
+    def _remove_tls_files(self) -> None:
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
+
+    # -- connections: admission and closing ------------------------------------------------
+
+    def admit(self, conn: Connection, peer: str) -> bool:
+        """Count `conn` in, or refuse it (traced) when a connection limit is reached."""
+        cfg = self.config
+        why = None
+        if cfg.max_connections is not None and len(self.conns) >= cfg.max_connections:
+            why = f"{len(self.conns)} connections open (max_connections {cfg.max_connections})"
+        elif (cfg.max_connections_per_address is not None
+              and self.per_address[conn.host] >= cfg.max_connections_per_address):
+            why = (f"{self.per_address[conn.host]} connections open from {conn.host} "
+                   f"(max_connections_per_address {cfg.max_connections_per_address})")
+        if why is not None:
+            self.engine.counters["connections_refused"] += 1
+            self.engine.note_instance(conn.instance, f"connection from {peer} refused: {why}")
+            self.run_actions()
+            return False
+        conn.admitted = True
+        self.conns[conn.id] = conn
+        self.per_address[conn.host] += 1
+        return True
+
+    def release(self, conn: Connection) -> None:
+        if self.conns.pop(conn.id, None) is not None:
+            left = self.per_address[conn.host] - 1
+            if left > 0:
+                self.per_address[conn.host] = left
+            else:
+                del self.per_address[conn.host]
+            self._closed_since_trim += 1
+            if self._trim is None and self.loop is not None and (
+                self._closed_since_trim >= TRIM_AFTER_CLOSES or not self.conns
+            ):
+                self._trim = self.loop.call_later(1.0, self._give_back_memory)
+
+    def _give_back_memory(self) -> None:
+        """Return the C heap's free pages to the system after many connections closed."""
+        self._trim = None
+        self._closed_since_trim = 0
+        trim = _MALLOC_TRIM
+        if trim is not None:
+            trim(0)
+
+    def close_transport(self, conn: Connection, abort: bool) -> None:
+        """Close (after flushing, at most `CLOSE_LINGER` s) or reset one connection."""
+        transport = conn.transport
+        if transport is None:
+            return
+        if abort:
+            transport.abort()
+            return
+        transport.close()
+        if transport.get_write_buffer_size() and self.loop is not None:
+            self.loop.call_later(CLOSE_LINGER, transport.abort)
 
     # -- the engine's actions and timers -----------------------------------------------------
 
@@ -219,11 +483,8 @@ class Simulator:
                     self._record(action.event)
                 elif type(action) is Close:
                     conn = self.conns.get(action.conn)
-                    if conn is not None and conn.transport is not None:
-                        if action.abort:
-                            conn.transport.abort()
-                        else:
-                            conn.transport.close()
+                    if conn is not None:
+                        self.close_transport(conn, action.abort)
                 elif type(action) is Listen:
                     if not action.up:
                         inst = self.instances[action.instance]

@@ -1,8 +1,13 @@
-"""TLS for the simulator: a server context from files, or a self-signed one made on the fly."""
+"""TLS for the simulator: a server context from files, or a self-signed one made on the fly.
+
+A self-signed pair is written to a private directory (mode 0700, the key 0600) that the
+simulator deletes when it stops.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import ssl
 import tempfile
 from pathlib import Path
@@ -11,7 +16,10 @@ __all__ = ["client_context", "self_signed", "server_context"]
 
 
 def self_signed(directory: str | Path | None = None, host: str = "127.0.0.1") -> tuple[str, str]:
-    """Write a self-signed certificate and key for `host`; return (cert_path, key_path)."""
+    """Write a self-signed certificate and key for `host`; return (cert_path, key_path).
+
+    Without `directory`, a new private one (0700) is made; the caller removes it.
+    """
     import ipaddress
 
     from cryptography import x509
@@ -40,17 +48,18 @@ def self_signed(directory: str | Path | None = None, host: str = "127.0.0.1") ->
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    secret = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    # created 0600, never readable by others, even for an instant
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(secret)
     return str(cert_path), str(key_path)
 
 
 def server_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server context with the certificate (chain) `cert` and its private `key`."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     return ctx

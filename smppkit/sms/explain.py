@@ -21,6 +21,7 @@ from typing import Any
 
 from smppkit.protocol.codec import HEADER_LENGTH, body_may_be_absent, decode, encode
 from smppkit.protocol.constants import (
+    SECRET_MASK,
     CommandId,
     MessageState,
     Npi,
@@ -32,6 +33,7 @@ from smppkit.protocol.constants import (
 from smppkit.protocol.errors import ProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 from smppkit.protocol.wire import CString, Int, ShortMessage, read_tlvs
+from smppkit.sms.receipts import MESSAGE_TYPE_MASK
 from smppkit.sms.text import decode_text
 from smppkit.sms.udh import IEI_CONCAT_8, IEI_CONCAT_16, parse_udh
 
@@ -39,7 +41,7 @@ __all__ = ["COLUMNS", "Explanation", "Row", "explain"]
 
 #: The columns of every explanation, in order.
 COLUMNS = ("offset", "hex", "field", "value", "meaning")
-MASK = "********"
+MASK = SECRET_MASK
 _MASKED = frozenset({"password"})
 
 
@@ -169,7 +171,7 @@ def _mean_esm_class(value: int, command: str) -> str:
     # "esm_class ... bits 1-0 Messaging Mode, bits 5-2 Message Type, bits 7-6 GSM Network
     # Specific Features" -- SMPP v3.4 §5.2.12
     parts = []
-    if command in ("deliver_sm", "data_sm") or value & 0x3C:
+    if command in ("deliver_sm", "data_sm") or value & MESSAGE_TYPE_MASK:
         mtype = {
             0x00: "default message type (normal message)",
             0x04: "SMSC delivery receipt",
@@ -177,7 +179,7 @@ def _mean_esm_class(value: int, command: str) -> str:
             0x10: "SME manual/user acknowledgement",
             0x18: "conversation abort",
             0x20: "intermediate delivery notification",
-        }.get(value & 0x3C, f"reserved message type 0x{value & 0x3C:02X}")
+        }.get(value & MESSAGE_TYPE_MASK, f"reserved message type 0x{value & MESSAGE_TYPE_MASK:02X}")
         parts.append(mtype)
     if command not in ("deliver_sm",):
         mode = ("default SMSC mode", "datagram mode", "forward (transaction) mode",

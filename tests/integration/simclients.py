@@ -206,8 +206,9 @@ class Esme:
 class RawEsme:
     """A plain socket speaking smppkit's codec; sends anything, including garbage."""
 
-    def __init__(self, address: str, timeout: float = 2.0) -> None:
-        self.sock = socket.create_connection(hostport(address), timeout=timeout)
+    def __init__(self, address: str, timeout: float = 2.0, source: str | None = None) -> None:
+        self.sock = socket.create_connection(hostport(address), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.timeout = timeout
         self.framer = Framer(max_command_length=1 << 24)

@@ -62,7 +62,11 @@ def sim_http():
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert proc.stdout is not None
-    lines = [proc.stdout.readline().rstrip("\n") for _ in range(6)]
+    lines: list[str] = []
+    for _ in range(12):  # the set-up lines end with the clock's
+        lines.append(proc.stdout.readline().rstrip("\n"))
+        if lines[-1].startswith("clock:") or not lines[-1]:
+            break
     try:
         yield proc, port, f"http://127.0.0.1:{port + 3}/", lines
     finally:
@@ -80,7 +84,7 @@ def test_the_page_counts_live_traffic_without_a_reload(sim_http, chromium):  # n
     proc, port, url, lines = sim_http
     assert f"live view on {url} (Prometheus metrics on {url}metrics)" in lines
     assert any(line.startswith("clock: fixed, starts at 2026-01-01 00:00:00 UTC") for line in lines)
-    assert any(line.startswith("account smppkit (password ******)") for line in lines)
+    assert any(line.startswith("account smppkit (password ") for line in lines)
     chromium.get(url)
     assert _wait(lambda: chromium.find_elements("id", "submits"))
     assert _counter(chromium, "submits") == 0

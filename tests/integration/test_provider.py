@@ -202,3 +202,10 @@ def test_any_octet_in_the_destination_gets_rinvdstadr_and_the_session_goes_on(si
     resp = client.wait_response(0, "submit_sm_resp")
     assert resp is not None and resp.status == S.ESME_RINVDSTADR
     assert client.submit(DELIVRD).status == 0
+
+
+def test_a_connection_that_never_binds_is_closed_after_bind_timeout(start_sim, raw):
+    sim = start_sim(bind_timeout=0.3)
+    idle = raw(sim.address("SMPP1"))
+    assert idle.read(timeout=3) is None and idle.eof  # closed by the SMSC, no PDU sent
+    assert sim.counters["bind_timeouts"] == 1

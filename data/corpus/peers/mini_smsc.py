@@ -16,6 +16,7 @@ It behaves unlike the simulator on purpose:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import socket
 import struct
@@ -56,10 +57,8 @@ class Bind:
 
     def close(self) -> None:
         self.alive = False
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
 
     def serve(self) -> None:
@@ -186,7 +185,7 @@ class MiniSmsc:
             with self.lock:
                 binds = list(self.binds)
             for b in binds:
-                for seq, sent in list(b.waiting_enquire.items()):
+                for sent in list(b.waiting_enquire.values()):
                     if now - sent > self.enquire_timeout:
                         b.waiting_enquire.clear()
                         b.send(UNBIND)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import threading
 import time
 
@@ -135,7 +134,7 @@ class App:
         while not self.stop.is_set():
             try:
                 client.read_once(auto_send_enquire_link=self.args.keepalive)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except (smpplib.exceptions.ConnectionError, OSError) as exc:
                 log.warning("connection lost: %s", exc)
