@@ -12,10 +12,18 @@ others, all on 127.0.0.1. Two measurements:
 2. **Fairness.** A well-behaved client sends submit_sm one at a time (closed loop) for a
    few seconds, alone, then while another bound client floods enquire_link without ever
    reading its socket, then alone again. The ratio is its rate with the flooder over its
-   mean rate alone.
+   mean rate alone. Alone and contended windows alternate (`--rounds` contended ones, each
+   compared with the alone windows either side), so a change in the machine's load shows
+   in the spread of the ratios; the median is the figure.
+3. **A receiver that stops reading.** A receiver binds and never reads while 3,000 (and
+   30,000) receipts are due; the simulator's largest write buffer, the deliver_sm it sent
+   and its RSS are read while it holds them, more than `deliver_timeout` later, and after
+   the receiver has read (and answered) everything: each receipt once, in order, or a
+   traced resend.
 
     python benchmarks/hostile.py          # the table, and benchmarks/results/hostile.json
-    python benchmarks/hostile.py --quick  # 500 slow connections, 2 s windows
+    python benchmarks/hostile.py --quick  # 500 slow connections, 1 s windows, 3,000 receipts
+    python benchmarks/hostile.py --only fairness --rounds 5 --window 2
 """
 
 from __future__ import annotations
@@ -28,12 +36,22 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from smppkit.protocol.codec import encode  # noqa: E402
-from smppkit.protocol.pdus import BindTransceiver, EnquireLink, SubmitSm  # noqa: E402
+from smppkit.protocol.codec import Framer, decode, encode  # noqa: E402
+from smppkit.protocol.pdus import (  # noqa: E402
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DeliverSmResp,
+    EnquireLink,
+    SubmitSm,
+)
 
 RESULTS = Path(__file__).parent / "results" / "hostile.json"
 ANNOUNCED = 66_559  # the issue's figure: just under the default max_command_length
@@ -177,9 +195,9 @@ def slow_attack(port: int, count: int, options: tuple[str, ...], label: str) -> 
 # -- 2. fairness -----------------------------------------------------------------------------
 
 
-def _bound_socket(port: int) -> socket.socket:
+def _bound_socket(port: int, bind: type = BindTransceiver) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(encode(BindTransceiver(system_id="smppkit", password="secret", sequence_number=1)))
+    s.sendall(encode(bind(system_id="smppkit", password="secret", sequence_number=1)))
     header = _recv_exactly(s, 16)
     _recv_exactly(s, int.from_bytes(header[:4], "big") - 16)
     assert int.from_bytes(header[8:12], "big") == 0, "bind failed"
@@ -247,32 +265,139 @@ def _result(proc: subprocess.Popen[str]) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def fairness(port: int, seconds: float) -> dict[str, object]:
+def fairness(port: int, seconds: float, rounds: int = 1) -> dict[str, Any]:
+    """`rounds` times: alone, with the flooder; then alone once more. Each contended
+    window is compared with the mean of the alone windows either side of it."""
     proc = start_simulator(port, "--throughput", "0", "--max-binds", "100")
+    alone_runs: list[dict[str, float]] = []
+    contended_runs: list[dict[str, float]] = []
+    flood_octets = []
+    rss_during = []
     try:
-        alone1 = _result(_run_role("closed-loop", port, seconds))
-        flooder = _run_role("flood", port, seconds + 2)
-        time.sleep(0.2)  # bound and flooding
-        rss_flood_start = rss_mb(proc.pid)
-        contended = _result(_run_role("closed-loop", port, seconds))
-        rss_flood_end = rss_mb(proc.pid)
-        flood_out = _result(flooder)
-        alone2 = _result(_run_role("closed-loop", port, seconds))
+        alone_runs.append(_result(_run_role("closed-loop", port, seconds)))
+        for _ in range(rounds):
+            flooder = _run_role("flood", port, seconds + 2)
+            time.sleep(0.2)  # bound and flooding
+            contended_runs.append(_result(_run_role("closed-loop", port, seconds)))
+            rss_during.append(round(rss_mb(proc.pid), 1))
+            flood_octets.append(_result(flooder)["octets_sent"])
+            alone_runs.append(_result(_run_role("closed-loop", port, seconds)))
     finally:
         stop(proc)
-    alone = (alone1["per_second"] + alone2["per_second"]) / 2
+    ratios = [
+        round(c["per_second"] / ((alone_runs[i]["per_second"] + alone_runs[i + 1]["per_second"]) / 2), 3)
+        for i, c in enumerate(contended_runs)
+    ]
+    alone = sum(r["per_second"] for r in alone_runs) / len(alone_runs)
+    contended = sum(r["per_second"] for r in contended_runs) / len(contended_runs)
     return {
-        "alone_per_second": round(alone, 1), "alone_runs": [alone1, alone2],
-        "with_flooder_per_second": round(contended["per_second"], 1), "with_flooder": contended,
-        "ratio": round(contended["per_second"] / alone, 3),
-        "flooder_octets_sent": flood_out["octets_sent"],
-        "simulator_rss_mb_during_flood": [round(rss_flood_start, 1), round(rss_flood_end, 1)],
+        "alone_per_second": round(alone, 1), "alone_runs": alone_runs,
+        "with_flooder_per_second": round(contended, 1), "with_flooder": contended_runs,
+        "ratios": ratios, "ratio": sorted(ratios)[len(ratios) // 2], "ratio_min": min(ratios),
+        "worst_wait_s": max(r["worst_wait_s"] for r in contended_runs),
+        "flooder_octets_sent": flood_octets, "simulator_rss_mb_during_flood": rss_during,
+    }
+
+
+# -- 3. a receiver that stops reading --------------------------------------------------------
+
+
+def _stats(http: int) -> dict[str, int]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{http}/stats.json", timeout=5) as reply:
+        counters: dict[str, int] = json.loads(reply.read())["counters"]
+        return counters
+
+
+def _wait(http: int, test: Callable[[dict[str, int]], bool], timeout: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counters = _stats(http)
+        if test(counters) or time.monotonic() > deadline:
+            return counters
+        time.sleep(0.1)
+
+
+def stalled_receiver(port: int, count: int) -> dict[str, Any]:
+    http = free_port()
+    proc = start_simulator(port, "--throughput", "0", "--dlr-delay", "0", "--enquire-link-interval", "0",
+                           "--http", str(http))
+    try:
+        rx = _bound_socket(port, BindReceiver)
+        tx = _bound_socket(port, BindTransmitter)
+        time.sleep(0.3)
+        rss_before = settle(proc.pid)
+        template = encode(SubmitSm(source_addr="bench", destination_addr="447700123456",
+                                   short_message=b"stall", registered_delivery=1))
+        ids: list[str] = []
+        framer = Framer()
+        for start in range(0, count, 1000):  # in batches, reading the resps between them
+            tx.sendall(b"".join(template[:12] + (2 + i).to_bytes(4, "big") + template[16:]
+                                for i in range(start, min(count, start + 1000))))
+            want = min(count, start + 1000)
+            while len(ids) < want:
+                while (frame := framer.next_frame()) is not None:
+                    ids.append(str(int(decode(frame).message_id, 16)))  # type: ignore[attr-defined]
+                if len(ids) < want:
+                    framer.feed(tx.recv(65536))
+        held = _wait(http, lambda c: c.get("receipts_held", 0) == count, 30)
+        rss_held = rss_mb(proc.pid)
+        time.sleep(6.0)  # more than deliver_timeout (5 s)
+        later = _stats(http)
+        rss_later = rss_mb(proc.pid)
+        rx.settimeout(1.0)
+        got: list[str] = []
+        rframer = Framer()
+        start_read = time.monotonic()
+        idle_since = None
+        while time.monotonic() - start_read < 60:
+            try:
+                data = rx.recv(65536)
+            except TimeoutError:
+                data = None
+            if data:
+                rframer.feed(data)
+                resps = []
+                while (frame := rframer.next_frame()) is not None:
+                    pdu = decode(frame)
+                    if pdu.command_name == "deliver_sm":
+                        text = pdu.short_message  # type: ignore[attr-defined]
+                        got.append(text.split(b" ")[0].removeprefix(b"id:").decode())
+                        resps.append(encode(DeliverSmResp(sequence_number=pdu.sequence_number)))
+                rx.sendall(b"".join(resps))
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif _stats(http).get("receipts_held", 0) == 0:
+                break
+        read_s = time.monotonic() - start_read
+        end = _stats(http)
+        rss_after = settle(proc.pid)
+        rx.close()
+        tx.close()
+    finally:
+        stop(proc)
+    unique = list(dict.fromkeys(got))
+    return {
+        "receipts": count, "deliver_sm_while_held": held.get("deliver_sm", 0),
+        "deliver_sm_after_deliver_timeout": later.get("deliver_sm", 0),
+        "retries_while_held": later.get("deliver_retries", 0),
+        "waiting_in_store": later.get("receipts_waiting", 0),
+        "write_buffer_max_octets": max(held.get("write_buffer_max", 0), later.get("write_buffer_max", 0)),
+        "rss_before_mb": round(rss_before, 1), "rss_held_mb": round(rss_held, 1),
+        "rss_held_later_mb": round(rss_later, 1), "rss_after_mb": round(rss_after, 1),
+        "received": len(got), "received_unique": len(unique), "in_order": unique == ids,
+        "duplicates": len(got) - len(unique), "resends_traced": end.get("deliver_retries", 0),
+        "held_at_end": end.get("receipts_held", 0), "seconds_to_read": round(read_s, 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("slow", "fairness", "stalled"), action="append",
+                        help="run only these measurements (repeatable)")
+    parser.add_argument("--rounds", type=int, default=5, help="fairness: contended windows")
+    parser.add_argument("--window", type=float, default=2.0, help="fairness: seconds per window")
     parser.add_argument("--role", choices=("closed-loop", "flood"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=3.0, help=argparse.SUPPRESS)
@@ -286,26 +411,42 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     count = 500 if args.quick else 2000
-    window = 2.0 if args.quick else 4.0
-    slow = [
-        slow_attack(free_port(), count, (), "default limits"),
-        slow_attack(free_port(), count, ("--max-connections", "4096", "--max-connections-per-address",
-                                         "4096"), "connection limits raised to 4096"),
-    ]
-    fair = fairness(free_port(), window)
-    print(f"{'slow connections':<36} {'refused':>7} {'timed out':>9} {'all closed':>10} "
-          f"{'RSS before':>10} {'peak':>7} {'after':>7} {'fds peak':>8}")
-    for r in slow:
-        print(f"{r['label']:<36} {r['refused_at_once']:>7} {r['closed_on_pdu_timeout']:>9} "
-              f"{r['seconds_until_all_closed']:>9}s {r['rss_before_mb']:>8} MB {r['rss_peak_mb']:>4} MB "
-              f"{r['rss_after_mb']:>4} MB {r['fds_peak']:>8}")
-    print()
-    print(f"fairness: closed-loop submit_sm alone {fair['alone_per_second']}/s, with an enquire_link "
-          f"flooder that never reads {fair['with_flooder_per_second']}/s: ratio {fair['ratio']:.2f} "
-          f"(worst wait {fair['with_flooder']['worst_wait_s'] * 1000:.1f} ms)")
+    window = 1.0 if args.quick else args.window
+    only = set(args.only or ("slow", "fairness", "stalled"))
+    results: dict[str, object] = {"quick": args.quick}
+    if "slow" in only:
+        slow = results["slow_connections"] = [
+            slow_attack(free_port(), count, (), "default limits"),
+            slow_attack(free_port(), count, ("--max-connections", "4096", "--max-connections-per-address",
+                                             "4096"), "connection limits raised to 4096"),
+        ]
+        print(f"{'slow connections':<36} {'refused':>7} {'timed out':>9} {'all closed':>10} "
+              f"{'RSS before':>10} {'peak':>7} {'after':>7} {'fds peak':>8}")
+        for r in slow:
+            print(f"{r['label']:<36} {r['refused_at_once']:>7} {r['closed_on_pdu_timeout']:>9} "
+                  f"{r['seconds_until_all_closed']:>9}s {r['rss_before_mb']:>8} MB {r['rss_peak_mb']:>4} MB "
+                  f"{r['rss_after_mb']:>4} MB {r['fds_peak']:>8}")
+        print()
+    if "fairness" in only:
+        fair = results["fairness"] = fairness(free_port(), window, args.rounds)
+        print(f"fairness: closed-loop submit_sm alone {fair['alone_per_second']}/s, with an enquire_link "
+              f"flooder that never reads {fair['with_flooder_per_second']}/s: ratio median "
+              f"{fair['ratio']:.2f} of {', '.join(f'{r:.2f}' for r in fair['ratios'])} "
+              f"(worst wait {fair['worst_wait_s'] * 1000:.1f} ms)")
+        print()
+    if "stalled" in only:
+        stalled = results["stalled_receiver"] = [stalled_receiver(free_port(), n)
+                                                 for n in ((3000,) if args.quick else (3000, 30_000))]
+        print(f"{'receiver not reading':<22} {'sent':>6} {'+6 s':>6} {'held':>6} {'buffer max':>11} "
+              f"{'RSS before':>10} {'held':>7} {'after':>7} {'read':>6} {'dups':>5} {'resends':>7} order")
+        for r in stalled:
+            print(f"{r['receipts']:>6} receipts due{'':<9} {r['deliver_sm_while_held']:>6} "
+                  f"{r['deliver_sm_after_deliver_timeout']:>6} {r['waiting_in_store']:>6} "
+                  f"{r['write_buffer_max_octets']:>8} oct {r['rss_before_mb']:>7} MB {r['rss_held_mb']:>4} MB "
+                  f"{r['rss_after_mb']:>4} MB {r['received_unique']:>6} {r['duplicates']:>5} "
+                  f"{r['resends_traced']:>7} {'yes' if r['in_order'] else 'NO'}")
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"slow_connections": slow, "fairness": fair,
-                                   "quick": args.quick}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {RESULTS}")
 
 

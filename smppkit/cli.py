@@ -143,8 +143,10 @@ _GUARD_OPTIONS: tuple[tuple[str, str, type, str, str], ...] = (
      "the largest PDU, and what one connection may hold unread; above it generic_nack "
      "ESME_RINVCMDLEN and close"),
     ("--read-chunk", "read_chunk", int, "OCTETS", "read from one connection per loop turn (fairness)"),
+    ("--max-pdus-per-turn", "max_pdus_per_turn", int, "N",
+     "PDUs handled from one connection per loop turn; the rest wait unread (fairness)"),
     ("--write-high-water", "write_high_water", int, "OCTETS",
-     "unsent output above which a connection is not read until it drains"),
+     "unsent output above which a connection is not read, and gets no receipts, until it drains"),
     ("--bind-failure-limit", "bind_failure_limit", int, "N",
      "failed binds in a row from one address before its binds are refused"),
     ("--bind-lockout", "bind_lockout", float, "SECONDS", "how long those binds are refused (ESME_RBINDFAIL)"),
@@ -170,8 +172,8 @@ def _guard_config(args: argparse.Namespace) -> dict[str, object]:
             raise ValueError(f"{option} must be 0 (off) or more, got {value:g}")
         if field == "enquire_link_interval" and value == 0:
             out["enquire_link"] = False
-        elif field in ("max_command_length", "read_chunk", "write_high_water", "enquire_link_timeout",
-                     "bind_lockout"):
+        elif field in ("max_command_length", "read_chunk", "max_pdus_per_turn", "write_high_water",
+                       "enquire_link_timeout", "bind_lockout"):
             out[field] = value  # a limit that cannot be off: check_limits explains a 0
         else:
             out[field] = value or None

@@ -263,3 +263,118 @@ def test_deliver_sm_resp_status_on_the_retry_list_resends_until_accepted() -> No
     net.run(until=T0 + 9)
     assert len(_pdus(net, "deliver_sm")) >= 4
     assert net.engine.held_receipts == 1  # never dropped
+
+
+# -- back-pressure, fairness, timers of closed connections -----------------------------------
+
+
+def _receipt_ids(events: list[dict], session: str | None = None) -> list[str]:
+    return [e["message_id"] for e in events if e["command"] == "deliver_sm" and e["direction"] == "out"
+            and (session is None or e["session"] == session)]
+
+
+def _submitted_ids(net: VirtualNetwork) -> list[str]:
+    return [str(int(e["message_id"], 16)) for e in _pdus(net, "submit_sm_resp")]
+
+
+def test_a_congested_receiver_is_sent_no_receipts_until_it_reads_then_each_once_in_order() -> None:
+    high = 4096
+    net = _net(dlr_delay=0.0, deliver_timeout=1.0, write_high_water=high, accounts=(Account(throughput=None),))
+    tx = net.connect("SMPP1", dataclasses.replace(QUIET, bind="transmitter"))
+    rx = net.connect("SMPP2", dataclasses.replace(QUIET, bind="receiver"))
+    net.run(until=T0 + 0.5)
+    net.stall(rx, 30.0)  # longer than deliver_timeout: nothing may be resent meanwhile
+    for _ in range(500):
+        _submit(net, tx, to="447700123456")
+    net.run(until=T0 + 20)
+    assert net.engine.held_receipts == 500 and net.engine.snapshot()["congested_connections"] == 1
+    sent_while_stalled = [e for e in net.events if e["command"] == "deliver_sm" and e["direction"] == "out"]
+    assert 0 < len(sent_while_stalled) < 500
+    assert sum(len(e["hex"]) // 2 for e in sent_while_stalled) <= 2 * high  # octets written
+    net.run(until=T0 + 45)
+    assert _receipt_ids(net.events) == _submitted_ids(net)  # every one once, in order
+    assert net.engine.held_receipts == 0
+    assert net.engine.counters["deliver_retries"] == 0
+    assert not [e for e in net.events if (e["note"] or "").startswith("resend")]
+
+
+def test_while_one_receiver_is_congested_the_accounts_other_receiver_gets_the_receipts() -> None:
+    net = _net(dlr_delay=0.0, write_high_water=4096,
+               accounts=(Account(throughput=None, max_binds=3),))
+    tx = net.connect("SMPP1", dataclasses.replace(QUIET, bind="transmitter"))
+    stalled = net.connect("SMPP2", dataclasses.replace(QUIET, bind="receiver"))
+    other = net.connect("SMPP1", dataclasses.replace(QUIET, bind="receiver"))
+    net.run(until=T0 + 0.5)
+    net.stall(stalled, 30.0)
+    for _ in range(400):
+        _submit(net, tx, to="447700123456")
+    net.run(until=T0 + 20)
+    to_stalled = _receipt_ids(net.events, stalled.ident)
+    to_other = _receipt_ids(net.events, other.ident)
+    assert len(to_stalled) < 100 and len(to_stalled) + len(to_other) == 400
+    assert net.engine.snapshot()["receipts_waiting"] == 0  # none held back for the stalled one
+    net.run(until=T0 + 45)
+    assert sorted(_receipt_ids(net.events)) == sorted(_submitted_ids(net))
+    assert net.engine.held_receipts == 0
+
+
+def test_one_turn_handles_at_most_max_pdus_per_turn_and_continue_input_the_rest() -> None:
+    engine = Engine(SimConfig(max_pdus_per_turn=4), now=T0)
+    engine.connection_opened(1, "SMPP1", "192.0.2.1:1", T0)
+    data = encode(BindTransceiver(system_id="smppkit", password="secret", sequence_number=1))
+    data += b"".join(encode(EnquireLink(sequence_number=seq)) for seq in range(2, 11))
+
+    def answered() -> list[int]:
+        sent = b"".join(a.data for a in engine.actions() if isinstance(a, Send))
+        framer = Framer()
+        framer.feed(sent)
+        return [decode(frame).sequence_number for frame in iter(framer.next_frame, None)]
+
+    assert engine.data_received(1, data, T0) is True
+    assert answered() == [1, 2, 3, 4]
+    assert engine.continue_input(1, T0) is True
+    assert answered() == [5, 6, 7, 8]
+    assert engine.continue_input(1, T0) is False
+    assert answered() == [9, 10]
+    assert engine.continue_input(1, T0) is False and answered() == []
+
+
+def test_closed_connections_leave_neither_their_timers_nor_themselves_behind() -> None:
+    import gc
+
+    from smppkit.simulator.engine import Conn
+
+    engine = Engine(SimConfig(trace_memory=0), now=T0)
+    bind = encode(BindTransceiver(system_id="smppkit", password="secret", sequence_number=1))
+    for conn in range(1, 1001):
+        engine.connection_opened(conn, "SMPP1", f"192.0.2.1:{conn}", T0)
+        if conn % 2:
+            engine.data_received(conn, bind, T0)  # bound: an enquire_link timer as well
+        engine.actions()
+        engine.connection_closed(conn, T0 + 0.001 * conn)
+        engine.actions()
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, Conn)]
+    assert engine.snapshot()["timers_armed"] < 1000 // 4  # 2,500 were armed
+
+
+def test_a_started_pdu_is_due_within_pdu_timeout_not_counting_time_congested() -> None:
+    engine = Engine(SimConfig(pdu_timeout=2.0, bind_timeout=None), now=T0)
+    engine.connection_opened(1, "SMPP1", "192.0.2.1:1", T0)
+    engine.data_received(1, encode(EnquireLink(sequence_number=1))[:10], T0)
+    engine.congested(1, True, T0 + 1.0)  # the driver stops reading it
+    engine.advance(T0 + 5.0)
+    assert not [a for a in engine.actions() if type(a).__name__ == "Close"]
+    engine.congested(1, False, T0 + 6.0)  # its 2 s start again
+    engine.advance(T0 + 7.9)
+    assert not [a for a in engine.actions() if type(a).__name__ == "Close"]
+    engine.advance(T0 + 8.0)
+    assert [type(a).__name__ for a in engine.actions() if not isinstance(a, Trace)] == ["Close"]
+    assert engine.counters["pdu_timeouts"] == 1
+
+
+@pytest.mark.parametrize("option, value", [("pdu_timeout", 0), ("max_pdus_per_turn", 0),
+                                           ("write_high_water", 0)])
+def test_the_engine_refuses_a_limit_that_cannot_work_under_either_driver(option, value) -> None:
+    with pytest.raises(ValueError, match=option):
+        VirtualNetwork(SimConfig(**{option: value}))

@@ -399,6 +399,11 @@ class Session:
         if self._observer is not None:
             self._observer("out", pdu, data)
 
+    @property
+    def unsent(self) -> int:
+        """Octets queued by `send` (and automatic replies) not yet taken by `data_to_send`."""
+        return len(self._out)
+
     def data_to_send(self) -> bytes:
         """Every byte queued so far (our PDUs and automatic replies); empties the buffer."""
         data = bytes(self._out)

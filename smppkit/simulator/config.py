@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH
+from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH, HEADER_LENGTH
 
 __all__ = [
     "FAILURE_MIX",
@@ -23,6 +23,7 @@ __all__ = [
     "PROFILES",
     "SimConfig",
     "TEST_NUMBERS",
+    "check_limits",
     "draw_outcome",
     "test_number_outcome",
 ]
@@ -150,8 +151,12 @@ class SimConfig:
             ESME_RINVCMDLEN and the connection is closed (§3.2).
         read_chunk: octets read from one connection per event-loop turn, so one busy
             client cannot starve the others.
+        max_pdus_per_turn: PDUs handled from one connection per event-loop turn; the
+            rest wait, unread, for its next turn (fairness).
         write_high_water: unsent octets for one connection above which the SMSC stops
-            reading it until they drain to a quarter of that.
+            reading it until they drain to a quarter of that, and holds its receipts in
+            the store meanwhile (in order: they go out when it drains); also the most
+            octets of deliver_sm one connection is given per turn.
         bind_failure_limit, bind_lockout: after this many failed binds in a row from one
             address (wrong system_id or password), binds from it are refused with
             ESME_RBINDFAIL for `bind_lockout` s, the password unchecked (None: never).
@@ -196,6 +201,7 @@ class SimConfig:
     max_connections_per_address: int | None = 64
     max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH
     read_chunk: int = 16 * 1024
+    max_pdus_per_turn: int = 64
     write_high_water: int = 64 * 1024
     bind_failure_limit: int | None = 5
     bind_lockout: float = 10.0
@@ -211,6 +217,34 @@ class SimConfig:
             if account.system_id == system_id:
                 return account
         return None
+
+
+def check_limits(config: SimConfig) -> None:
+    """Refuse timeouts and limits that cannot work, with the option's name.
+
+    Raises:
+        ValueError: a timeout not above 0, a limit below 1, a PDU limit below the header.
+    """
+    for name in ("bind_timeout", "pdu_timeout", "inactivity_timeout"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be above 0 s (None turns it off), got {value!r}")
+    if config.enquire_link_timeout <= 0:
+        raise ValueError(f"enquire_link_timeout must be above 0 s, got {config.enquire_link_timeout!r}")
+    for name in ("max_connections", "max_connections_per_address", "bind_failure_limit"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1 (None turns it off), got {value!r}")
+    for name in ("read_chunk", "write_high_water"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1 octet, got {getattr(config, name)!r}")
+    if config.max_pdus_per_turn < 1:
+        raise ValueError(f"max_pdus_per_turn must be at least 1, got {config.max_pdus_per_turn!r}")
+    if config.max_command_length < HEADER_LENGTH:
+        raise ValueError(f"max_command_length must be at least {HEADER_LENGTH} (the header, §3.2), "
+                         f"got {config.max_command_length!r}")
+    if config.bind_lockout < 0:
+        raise ValueError(f"bind_lockout must be 0 s or more, got {config.bind_lockout!r}")
 
 
 #: How ordinary numbers fail, when they do: (stat, provider err code, weight).

@@ -15,7 +15,13 @@ A driver tells the engine what happened, always with the time on the simulator's
 (seconds since the Unix epoch, possibly simulated):
 
 * `connection_opened(conn, instance, peer, now)` / `connection_closed(conn, now)`;
-* `data_received(conn, data, now)` (bytes from the wire; ``b""`` is the peer's EOF);
+* `data_received(conn, data, now)` (bytes from the wire; ``b""`` is the peer's EOF); it
+  handles at most `max_pdus_per_turn` PDUs and returns True when more wait: the driver
+  stops reading `conn` and calls `continue_input(conn, now)` on a later loop turn (after
+  the other connections had theirs) until that returns False;
+* `congested(conn, flag, now)` when the connection's unsent output passes the driver's
+  high-water mark (True) and when it has drained (False); the driver stops reading a
+  congested connection meanwhile;
 * `advance(now)` when `next_deadline()` has passed (the engine keeps its own timers);
 * controls: `start(now)`, `stop_instance`, `start_instance`, `inject_mo`.
 
@@ -36,6 +42,16 @@ list) or when its validity ends; a deliver_sm answered with a status on the retr
 is sent again with back-off, and every resend is traced. A receiver that comes back gets
 every pending receipt in the order they were made. When `max_stored_receipts` are held,
 new submits are refused with ESME_RMSGQFUL instead of receipts being dropped.
+
+Back-pressure: a congested connection is sent no deliver_sm; its account's receipts stay
+in the queue, in order (another receiving bind of the account gets them meanwhile), and
+go out when it drains. One connection is given at most `write_high_water` octets of
+deliver_sm per turn, the rest a moment later, so a receiver that stops reading holds at
+most about twice that in the driver's buffer. Time a connection spends congested does not
+count against its peer: neither its deliver_sm (`deliver_timeout`) nor an unfinished PDU
+it was sending (`pdu_timeout`), since the driver was not reading it.
+
+Timers of a connection hold its id, not the connection, and are dropped when it closes.
 """
 
 from __future__ import annotations
@@ -86,6 +102,7 @@ from smppkit.simulator.config import (
     InstanceSpec,
     Outcome,
     SimConfig,
+    check_limits,
     draw_outcome,
 )
 from smppkit.simulator.guard import BindGuard, address_of
@@ -140,6 +157,11 @@ _FINAL_STATES: dict[str, MessageState] = {
 MAX_RETRY_DELAY = 60.0
 #: Seconds between the housekeeping sweeps (expired receipts, incomplete messages).
 SWEEP_INTERVAL = 0.5
+#: Seconds until a receiver given `write_high_water` octets in one turn is given more.
+NEXT_TURN = 0.001
+#: Timers of closed connections tolerated before the timer heap is rebuilt without them
+#: (and only once they are half of it, so rebuilding costs O(1) per timer).
+STALE_TIMERS = 64
 
 
 # --- actions: what the engine asks its driver to do ---------------------------------------
@@ -345,7 +367,8 @@ class Conn:
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
         "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
-        "opened_at",
+        "opened_at", "octets_in", "partial_at", "partial_deadline", "partial_timer", "backlog",
+        "congested", "congested_at", "timers",
     )
 
     def __init__(self, conn_id: int, instance: Instance, peer: str, session: Session,
@@ -369,6 +392,15 @@ class Conn:
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
+        self.octets_in = 0
+        # the unfinished PDU (pdu_timeout): where it starts in the stream, when it is due
+        self.partial_at = -1
+        self.partial_deadline: float | None = None
+        self.partial_timer = False
+        self.backlog = False  # whole PDUs left for the next turn (max_pdus_per_turn)
+        self.congested = False  # the driver's unsent output is over write_high_water
+        self.congested_at = 0.0
+        self.timers = 0  # timers armed for this connection
 
     def receiving(self) -> bool:
         return (not self.closing and self.bind in _RECEIVING and self.session.is_bound
@@ -408,6 +440,7 @@ class Engine:
             raise ValueError(f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}")
         if config.id_format not in ("nexmo", "hex", "decimal"):
             raise ValueError("id_format must be 'nexmo', 'hex' or 'decimal'")
+        check_limits(config)
         self.config = config
         self.scenario: Scenario = load_scenario(config.scenario)
         self.rng = rng if rng is not None else random.Random(config.seed)
@@ -433,6 +466,8 @@ class Engine:
         self.conns: dict[int, Conn] = {}
         self._timers: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._order = itertools.count()
+        self._fire_conn = self._conn_timer  # one bound method: how _drop_stale tells them
+        self._stale = 0  # timers left by closed connections
         self._job_order = itertools.count()
         self._actions: list[Action] = []
         self._dirty: dict[int, Conn] = {}
@@ -474,7 +509,7 @@ class Engine:
         self.conns[conn] = c
         self.counters["connections"] += 1
         if self.config.bind_timeout:
-            self._after(self.config.bind_timeout, self._bind_deadline, c)
+            self._conn_after(c, self.config.bind_timeout, self._bind_deadline)
         if outbound:
             account = self._outbind_account()
             # "The purpose of the outbind operation is to allow the SMSC signal an ESME to
@@ -483,22 +518,76 @@ class Engine:
             session.forget(pdu.sequence_number)  # outbind has no response (§4.1.7.1)
             self._dirty[conn] = c
         if self.config.inactivity_timeout:
-            self._after(self.config.inactivity_timeout, self._idle_check, c)
+            self._conn_after(c, self.config.inactivity_timeout, self._idle_check)
 
-    def data_received(self, conn: int, data: bytes, now: float) -> None:
-        """Bytes read from connection `conn` (``b""``: the peer closed its side)."""
+    def data_received(self, conn: int, data: bytes, now: float) -> bool:
+        """Bytes read from connection `conn` (``b""``: the peer closed its side).
+
+        Returns:
+            True when PDUs are left for a later turn: stop reading `conn` and call
+            `continue_input` until it returns False.
+        """
         self.now = now
         c = self.conns.get(conn)
         if c is None:
-            return
+            return False
         c.session.receive_data(data)
+        c.octets_in += len(data)
+        return self._input(c)
+
+    def continue_input(self, conn: int, now: float) -> bool:
+        """Handle the next `max_pdus_per_turn` PDUs left by `data_received`.
+
+        Returns:
+            True while PDUs are still left (call it again on a later turn).
+        """
+        self.now = now
+        c = self.conns.get(conn)
+        if c is None or not c.backlog:
+            return False
+        return self._input(c)
+
+    def _input(self, c: Conn) -> bool:
+        c.backlog = False
         try:
             self._drain(c)
         except Exception as exc:  # a bug must cost one connection, never the SMSC
             self.counters["internal_errors"] += 1
             self.note(c, f"internal error, connection closed: {type(exc).__name__}: {exc}")
             self._close(c, abort=True)
-        self._dirty[conn] = c
+        self._dirty[c.id] = c
+        if c.backlog:
+            if c.closing:
+                c.backlog = False
+            return c.backlog
+        if self.config.pdu_timeout and (c.partial_deadline is not None or c.session.buffered):
+            self._watch_partial(c)
+        return False
+
+    def congested(self, conn: int, flag: bool, now: float) -> None:
+        """The driver's unsent output for `conn` went over its high-water mark (`flag`
+        True) or drained (False). While congested the connection is sent no deliver_sm
+        (its receipts wait in the store, in order) and is not read; on draining it gets
+        what waited, and its timeouts are moved on by the time it spent congested."""
+        self.now = now
+        c = self.conns.get(conn)
+        if c is None or c.congested == flag:
+            return
+        c.congested = flag
+        if flag:
+            c.congested_at = now
+            self.counters["congestions"] += 1
+            self.note(c, "output over write_high_water: the ESME is not reading; its receipts are "
+                         "held until it drains")
+            return
+        waited = now - c.congested_at
+        if c.deadlines and waited > 0:
+            # the deliver_sm sat in our buffer, unread: their deliver_timeout starts again
+            c.deadlines = collections.deque((d + waited, seq, job) for d, seq, job in c.deadlines)
+        if c.partial_deadline is not None and self.config.pdu_timeout:
+            c.partial_deadline = now + self.config.pdu_timeout  # it waited on us, not on the peer
+        if c.receiving():
+            self._pump(c.instance.cluster, c.account)
 
     def connection_closed(self, conn: int, now: float) -> None:
         """The TCP connection is gone (either side closed it, or it failed to open)."""
@@ -511,6 +600,10 @@ class Engine:
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
         c.deadlines.clear()
+        self._stale += c.timers
+        c.timers = 0
+        if self._stale > STALE_TIMERS and 2 * self._stale > len(self._timers):
+            self._drop_stale()
         if c.inflight:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
@@ -601,12 +694,15 @@ class Engine:
         return sum(1 for c in self.conns.values() if c.session.is_bound)
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters plus live gauges (binds up, receipts held and waiting, messages pending)."""
+        """Counters plus live gauges (binds up, receipts held and waiting, messages pending,
+        connections congested, timers armed)."""
         out: dict[str, Any] = dict(self.counters)
         out["bound_sessions"] = self.bound_sessions()
         out["receipts_waiting"] = sum(len(q) for c in self.clusters.values() for q in c.queue.values())
         out["receipts_held"] = self.held_receipts
         out["messages_pending"] = sum(len(c.messages) for c in self.clusters.values())
+        out["congested_connections"] = sum(1 for c in self.conns.values() if c.congested)
+        out["timers_armed"] = len(self._timers)
         return out
 
     # -- timers --------------------------------------------------------------------------
@@ -616,6 +712,31 @@ class Engine:
 
     def _after(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         heapq.heappush(self._timers, (self.now + max(0.0, delay), next(self._order), fn, args))
+
+    def _conn_at(self, c: Conn, when: float, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn(c, *args)` at `when` if `c` is still open; the timer holds `c.id` only,
+        so a closed connection is not kept alive by its timers."""
+        c.timers += 1
+        heapq.heappush(self._timers, (when, next(self._order), self._fire_conn, (c.id, fn, args)))
+
+    def _conn_after(self, c: Conn, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        self._conn_at(c, self.now + max(0.0, delay), fn, *args)
+
+    def _conn_timer(self, conn: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        c = self.conns.get(conn)
+        if c is None:
+            self._stale -= 1
+            return
+        c.timers -= 1
+        fn(c, *args)
+
+    def _drop_stale(self) -> None:
+        """Rebuild the timer heap without the timers of closed connections (in place:
+        `advance` may be walking it)."""
+        fire, conns = self._fire_conn, self.conns
+        self._timers[:] = [t for t in self._timers if t[2] is not fire or t[3][0] in conns]
+        heapq.heapify(self._timers)
+        self._stale = 0
 
     def _arm_sweep(self) -> None:
         if not self._sweeping:
@@ -714,7 +835,12 @@ class Engine:
 
     def _drain(self, c: Conn) -> None:
         session = c.session
+        budget = self.config.max_pdus_per_turn
         while not c.closing:
+            if budget <= 0:
+                c.backlog = True  # the rest on a later turn: others get theirs first
+                return
+            budget -= 1
             event = session.next_event()
             if event is NEED_DATA:
                 break
@@ -815,13 +941,49 @@ class Engine:
                                        tlvs=(Tlv(TlvTag.sc_interface_version, 0x34),)))
         self.counters["binds"] += 1
         if self.enquire_interval:
-            self._after(self.enquire_interval, self._enquire_check, c)
+            self._conn_after(c, self.enquire_interval, self._enquire_check)
         if kind != "transmitter":
             self._pump(c.instance.cluster, c.account)
 
     def _binds_of(self, system_id: str) -> int:
         return sum(1 for c in self.conns.values()
                    if c.account == system_id and c.session.is_bound and not c.closing)
+
+    # -- a started PDU must be complete within pdu_timeout ----------------------------------
+
+    def _watch_partial(self, c: Conn) -> None:
+        """Give the unfinished PDU in `c`'s buffer (if any) its deadline, once per PDU."""
+        buffered = c.session.buffered
+        if not buffered or c.closing:
+            c.partial_deadline = None
+            return
+        start = c.octets_in - buffered
+        if start == c.partial_at and c.partial_deadline is not None:
+            return  # more octets of the same PDU: its deadline stands
+        c.partial_at = start
+        timeout = self.config.pdu_timeout
+        assert timeout
+        c.partial_deadline = self.now + timeout
+        if not c.partial_timer:
+            c.partial_timer = True
+            self._conn_at(c, c.partial_deadline, self._partial_check)
+
+    def _partial_check(self, c: Conn) -> None:
+        c.partial_timer = False
+        deadline = c.partial_deadline
+        timeout = self.config.pdu_timeout
+        if deadline is None or c.closing or not timeout:
+            return
+        if c.congested:  # not read meanwhile: not the peer's fault
+            deadline = c.partial_deadline = max(deadline, self.now + timeout)
+        if self.now < deadline:
+            c.partial_timer = True
+            self._conn_at(c, deadline, self._partial_check)
+            return
+        self.counters["pdu_timeouts"] += 1
+        self.note(c, f"a PDU unfinished after {timeout:g} s ({c.session.buffered} octets of it): "
+                     "the SMSC closes the connection")
+        self._close(c)
 
     def _bind_deadline(self, c: Conn) -> None:
         if c.closing or c.session.is_bound:
@@ -840,13 +1002,13 @@ class Engine:
             return
         idle = self.now - c.last_in
         if idle + 1e-9 < interval:
-            self._after(interval - idle, self._enquire_check, c)
+            self._conn_after(c, interval - idle, self._enquire_check)
             return
         if c.enquire_seq:
             return
         pdu = self._send(c, EnquireLink())
         c.enquire_seq = pdu.sequence_number
-        self._after(self.config.enquire_link_timeout, self._enquire_deadline, c, pdu.sequence_number)
+        self._conn_after(c, self.config.enquire_link_timeout, self._enquire_deadline, pdu.sequence_number)
 
     def _enquire_deadline(self, c: Conn, seq: int) -> None:
         if c.closing or c.enquire_seq != seq:
@@ -864,7 +1026,7 @@ class Engine:
             return
         idle = self.now - c.last_in
         if idle + 1e-9 < idle_limit:
-            self._after(idle_limit - idle, self._idle_check, c)
+            self._conn_after(c, idle_limit - idle, self._idle_check)
             return
         self.note(c, f"idle for {idle_limit:g} s: the SMSC unbinds")
         self.counters["idle_unbinds"] += 1
@@ -877,7 +1039,7 @@ class Engine:
         """Send unbind, and close the connection if unbind_resp has not come within 2 s."""
         if c.session.is_bound and not c.session.unbinding:
             self._send(c, Unbind())
-        self._after(2.0, self._close, c)
+        self._conn_after(c, 2.0, self._close)
 
     # -- submits -------------------------------------------------------------------------
 
@@ -968,7 +1130,7 @@ class Engine:
             self._finish(c.instance.cluster, msg)
         delay = self._fault("delay_responses", inst)
         if delay and delay.delay > 0:
-            self._after(delay.delay, self._late_response, c, resp)
+            self._conn_after(c, delay.delay, self._late_response, resp)
         else:
             self._send(c, resp)
         unbind = self._fault("smsc_unbind", inst)
@@ -1181,11 +1343,12 @@ class Engine:
             found = self._tlv_cache[key] = tuple(tlvs)
         return found
 
-    def _pump_soon(self, cluster: Cluster, account: str) -> None:
-        """Pump once, after the input being handled, for every receipt queued meanwhile."""
+    def _pump_soon(self, cluster: Cluster, account: str, delay: float = 0.0) -> None:
+        """Pump once, after the input being handled (or `delay` s), for every receipt
+        queued meanwhile."""
         if account not in cluster.pumping:
             cluster.pumping.add(account)
-            self._at(self.now, self._pump_now, cluster, account)
+            self._at(self.now + delay, self._pump_now, cluster, account)
 
     def _pump_now(self, cluster: Cluster, account: str) -> None:
         cluster.pumping.discard(account)
@@ -1195,19 +1358,27 @@ class Engine:
         queue = cluster.queue.get(account)
         if not queue:
             return
-        targets = cluster.receivers(account)
-        if not targets:
+        receivers = cluster.receivers(account)
+        if not receivers:
             if self.config.outbind and account == self._outbind_account().system_id:
                 self._outbind()
             return
+        # back-pressure: a congested receiver gets nothing (its receipts wait here, in
+        # order), one given write_high_water octets gets the rest on the next turn
+        limit = self.config.write_high_water
+        targets = [c for c in receivers if not c.congested and c.session.unsent < limit]
         now = self.now
-        while queue:
+        while queue and targets:
             job = queue.popleft()
             if job.expires_at <= now:
                 self._expired(targets[0], job)
                 continue
             c = targets[next(cluster.rr) % len(targets)]
             self._send_job(c, job)
+            if c.session.unsent >= limit and c in targets:
+                targets.remove(c)
+        if queue and any(not c.congested for c in receivers):
+            self._pump_soon(cluster, account, NEXT_TURN)
 
     def _send_job(self, c: Conn, job: Job) -> None:
         job.attempts += 1
@@ -1222,13 +1393,17 @@ class Engine:
         deadline = self.now + self.config.deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
         if not c.deadlines:
-            self._at(deadline, self._deliver_deadlines, c)
+            self._conn_at(c, deadline, self._deliver_deadlines)
         c.deadlines.append((deadline, pdu.sequence_number, job))
 
     def _deliver_deadlines(self, c: Conn) -> None:
         """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
-        deadlines = c.deadlines
         now = self.now
+        if c.congested:  # unread, in our buffer: not late (`congested`); look again later
+            if c.deadlines:
+                self._conn_at(c, now + self.config.deliver_timeout, self._deliver_deadlines)
+            return
+        deadlines = c.deadlines
         while deadlines and deadlines[0][0] <= now:
             _, seq, job = deadlines.popleft()
             entry = c.inflight.get(seq)
@@ -1238,7 +1413,7 @@ class Engine:
             c.session.forget(seq)
             self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
         if deadlines and not c.closing:
-            self._at(deadlines[0][0], self._deliver_deadlines, c)
+            self._conn_at(c, deadlines[0][0], self._deliver_deadlines)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:

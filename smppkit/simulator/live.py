@@ -35,7 +35,7 @@ COUNTERS: dict[str, str] = {
     "submits": "submit_sm received",
     "throttled": "answered ESME_RTHROTTLED",
     "messages_pending": "receipts pending (message not final yet)",
-    "receipts_waiting": "deliver_sm queued (no receiving bind)",
+    "receipts_waiting": "deliver_sm queued (no receiving bind, or it is congested)",
     "deliver_sm": "deliver_sm sent (receipts and MO)",
     "deliver_acked": "deliver_sm acknowledged",
     "mo": "MO messages",
@@ -43,7 +43,8 @@ COUNTERS: dict[str, str] = {
 }
 
 #: `Simulator.snapshot()` keys that are gauges (they go up and down); the rest only count up.
-_GAUGES = {"bound_sessions", "receipts_waiting", "receipts_held", "messages_pending"}
+_GAUGES = {"bound_sessions", "receipts_waiting", "receipts_held", "messages_pending",
+           "congested_connections", "timers_armed", "write_buffer_max"}
 
 
 def read(sim: Any) -> dict[str, Any]:
@@ -97,8 +98,12 @@ _HELP = {
     "deliver_retries": "deliver_sm sent again after an error or a timeout",
     "mo": "mobile-originated messages queued",
     "bound_sessions": "sessions bound now",
-    "receipts_waiting": "deliver_sm queued for an account with no receiving bind",
+    "receipts_waiting": "deliver_sm queued for an account with no receiving bind, or held for a congested one",
     "messages_pending": "messages whose receipt is not sent yet",
+    "congestions": "times a connection's unsent output went over write_high_water",
+    "congested_connections": "connections whose unsent output is over write_high_water now",
+    "timers_armed": "engine timers armed now",
+    "write_buffer_max": "the most unsent octets any connection has in its transport now",
 }
 
 

@@ -11,15 +11,18 @@ the edge (each limit is a `SimConfig` field):
 * connections: at most `max_connections` open, `max_connections_per_address` from one
   source address; one more is closed at once (traced, counted as connections_refused);
 * reading: every connection reads into the simulator's one buffer of `read_chunk`
-  octets, so a loop turn gives each ready connection at most that much work and no
-  connection owns a read buffer; what a client sends beyond it waits in the kernel,
-  where TCP flow control slows the sender;
+  octets, so no connection owns a read buffer; what a client sends beyond it waits in
+  the kernel, where TCP flow control slows the sender. The engine handles at most
+  `max_pdus_per_turn` PDUs of it per loop turn; when it leaves some, the connection is
+  not read and the engine is called again with `loop.call_soon`, after the other ready
+  connections had their turn;
 * back-pressure: a connection whose unsent output passes `write_high_water` is not read
-  until that drains to a quarter of it (asyncio's pause_writing/resume_writing), so a
-  client that writes without reading stalls itself and nobody else;
-* a started PDU must be complete within `pdu_timeout` s (time the simulator itself
-  stopped reading does not count); a command_length above `max_command_length` is
-  refused by the session before anything is buffered (generic_nack ESME_RINVCMDLEN, §3.2);
+  until that drains to a quarter of it (asyncio's pause_writing/resume_writing), and the
+  engine is told (`Engine.congested`), so it holds that connection's receipts meanwhile:
+  a client that writes without reading stalls itself and nobody else;
+* timeouts (bind, a started PDU, inactivity, enquire_link) are the engine's rules, the
+  same under the virtual driver; a command_length above `max_command_length` is refused
+  by the session before anything is buffered (generic_nack ESME_RINVCMDLEN, §3.2);
 * closing: output still unsent `CLOSE_LINGER` s after a close is dropped (abort), so a
   peer that never reads cannot keep a socket.
 """
@@ -38,7 +41,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from smppkit.protocol.codec import HEADER_LENGTH
 from smppkit.protocol.pdus import DeliverSm
 from smppkit.simulator.config import PROFILES, SimConfig
 from smppkit.simulator.engine import (
@@ -106,12 +108,8 @@ class Connection(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.host = ""
         self.admitted = False
-        self.octets_in = 0
         self.paused_output = False  # our unsent output is above the high-water mark
-        # the unfinished PDU: where it starts in the stream, when it must be complete
-        self._partial_start = -1
-        self._partial_deadline: float | None = None
-        self._partial_timer: asyncio.TimerHandle | None = None
+        self.backlog = False  # the engine left PDUs for a later turn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -141,25 +139,23 @@ class Connection(asyncio.BufferedProtocol):
         if not self.admitted:
             return
         sim = self.sim
-        data = bytes(sim.read_buffer[:nbytes])
-        self.octets_in += nbytes
-        now = sim.now()
-        sim.engine.data_received(self.id, data, now)
+        more = sim.engine.data_received(self.id, bytes(sim.read_buffer[:nbytes]), sim.now())
         sim.run_actions()
-        if sim.config.pdu_timeout:
-            self._watch_partial(now)
+        if more:
+            self._hold_input()
 
     def eof_received(self) -> bool | None:
         if self.admitted:
             sim = self.sim
-            sim.engine.data_received(self.id, b"", sim.now())
+            more = sim.engine.data_received(self.id, b"", sim.now())
             sim.run_actions()
+            if more:
+                self._hold_input()
+                return True  # PDUs before the EOF still to answer (defensive: reading is
+                # paused while PDUs wait, so an EOF normally comes after them)
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._partial_timer is not None:
-            self._partial_timer.cancel()
-            self._partial_timer = None
         if not self.admitted:
             return
         sim = self.sim
@@ -167,91 +163,57 @@ class Connection(asyncio.BufferedProtocol):
         sim.engine.connection_closed(self.id, sim.now())
         sim.run_actions()
 
+    # -- fairness: PDUs the engine left for a later turn --------------------------------
+
+    def _hold_input(self) -> None:
+        """Stop reading and let the engine go on after the other ready connections."""
+        transport = self.transport
+        if transport is None or transport.is_closing() or self.sim.loop is None:
+            return
+        if not self.backlog:
+            self.backlog = True
+            if transport.is_reading():
+                transport.pause_reading()
+        self.sim.loop.call_soon(self._continue_input)
+
+    def _continue_input(self) -> None:
+        sim = self.sim
+        more = sim.engine.continue_input(self.id, sim.now())
+        sim.run_actions()
+        if more:
+            self._hold_input()
+            return
+        self.backlog = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Read unless our output is over the high-water mark or PDUs wait in the engine."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.paused_output or self.backlog:
+            if transport.is_reading():
+                transport.pause_reading()
+        elif not transport.is_reading():
+            transport.resume_reading()
+
     # -- back-pressure: asyncio calls these around the transport's write buffer limits --
 
     def pause_writing(self) -> None:
         self.paused_output = True
-        if self.transport is not None and self.transport.is_reading():
-            self.transport.pause_reading()
-            self.sim.engine.counters["reads_paused"] += 1
+        self.sim.engine.counters["reads_paused"] += 1
+        self._update_reading()
+        sim = self.sim
+        sim.engine.congested(self.id, True, sim.now())
+        # no run_actions here: asyncio calls this from inside transport.write, which is
+        # inside run_actions; the engine's note goes out with that run
 
     def resume_writing(self) -> None:
         self.paused_output = False
-        transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.resume_reading()
-            timeout = self.sim.config.pdu_timeout
-            if self._partial_deadline is not None and timeout:
-                # the PDU waited on us, not on the peer: its time starts again
-                self._partial_deadline = self.sim.now() + timeout
-
-    # -- a started PDU must be complete within pdu_timeout -------------------------------
-
-    def _watch_partial(self, now: float) -> None:
-        c = self.sim.engine.conns.get(self.id)
-        if c is None or c.closing:
-            return
-        buffered = c.session.buffered
-        if not buffered:
-            self._partial_deadline = None
-            return
-        start = self.octets_in - buffered
-        if start == self._partial_start and self._partial_deadline is not None:
-            return  # more octets of the same PDU: its deadline stands
-        self._partial_start = start
-        timeout = self.sim.config.pdu_timeout
-        assert timeout and self.sim.loop is not None
-        self._partial_deadline = now + timeout
-        if self._partial_timer is None:
-            self._partial_timer = self.sim.loop.call_later(timeout, self._partial_check)
-
-    def _partial_check(self) -> None:
-        self._partial_timer = None
-        deadline = self._partial_deadline
-        transport = self.transport
+        self._update_reading()
         sim = self.sim
-        if deadline is None or transport is None or transport.is_closing() or sim.loop is None:
-            return
-        now = sim.now()
-        if self.paused_output:  # not the peer's fault while we do not read
-            deadline = self._partial_deadline = max(deadline, now + (sim.config.pdu_timeout or 0))
-        if now < deadline:
-            self._partial_timer = sim.loop.call_later(deadline - now, self._partial_check)
-            return
-        engine = sim.engine
-        engine.counters["pdu_timeouts"] += 1
-        c = engine.conns.get(self.id)
-        if c is not None:
-            engine.note(c, f"a PDU unfinished after {sim.config.pdu_timeout:g} s ({c.session.buffered} "
-                           "octets of it): the SMSC closes the connection")
+        sim.engine.congested(self.id, False, sim.now())
         sim.run_actions()
-        sim.close_transport(self, abort=False)
-
-
-def check_limits(config: SimConfig) -> None:
-    """Refuse limits that cannot work, with the option's name.
-
-    Raises:
-        ValueError: a timeout not above 0, a limit below 1, a PDU limit below the header.
-    """
-    for name in ("bind_timeout", "pdu_timeout", "inactivity_timeout"):
-        value = getattr(config, name)
-        if value is not None and value <= 0:
-            raise ValueError(f"{name} must be above 0 s (None turns it off), got {value!r}")
-    if config.enquire_link_timeout <= 0:
-        raise ValueError(f"enquire_link_timeout must be above 0 s, got {config.enquire_link_timeout!r}")
-    for name in ("max_connections", "max_connections_per_address", "bind_failure_limit"):
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1 (None turns it off), got {value!r}")
-    for name in ("read_chunk", "write_high_water"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be at least 1 octet, got {getattr(config, name)!r}")
-    if config.max_command_length < HEADER_LENGTH:
-        raise ValueError(f"max_command_length must be at least {HEADER_LENGTH} (the header, §3.2), "
-                         f"got {config.max_command_length!r}")
-    if config.bind_lockout < 0:
-        raise ValueError(f"bind_lockout must be 0 s or more, got {config.bind_lockout!r}")
 
 
 class Simulator:
@@ -262,7 +224,8 @@ class Simulator:
 
     Raises:
         TypeError: an unknown option.
-        ValueError: an unknown profile, or a limit that cannot work (`check_limits`).
+        ValueError: an unknown profile, or a limit that cannot work (`check_limits`, called
+            by the engine).
     """
 
     #: Engine timers are served in ticks of this many seconds (one loop wake-up per tick).
@@ -275,9 +238,6 @@ class Simulator:
             raise TypeError(f"unknown simulator option {unknown[0]!r}")
         if overrides:
             config = dataclasses.replace(config, **overrides)
-        if config.profile not in PROFILES:
-            raise ValueError(f"unknown profile {config.profile!r}; known: {', '.join(PROFILES)}")
-        check_limits(config)
         self.config = config
         self._t0 = time.monotonic()
         self._base = config.epoch.timestamp() if config.epoch else time.time()
@@ -558,8 +518,12 @@ class Simulator:
     mo_pdus = staticmethod(mo_pdus)
 
     def snapshot(self) -> dict[str, Any]:
-        """Counters plus live gauges (binds up, receipts held and waiting, messages pending)."""
-        return self.engine.snapshot()
+        """The engine's counters and gauges, plus `write_buffer_max`: the most unsent
+        octets any connection has in its transport now."""
+        out = self.engine.snapshot()
+        out["write_buffer_max"] = max((c.transport.get_write_buffer_size() for c in self.conns.values()
+                                       if c.transport is not None), default=0)
+        return out
 
     def trace_lines(self) -> list[str]:
         return [json.dumps(e) for e in self.events]

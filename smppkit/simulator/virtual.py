@@ -13,6 +13,11 @@ seed gives the same bytes. `smppkit.notebook.datasets` makes every sample log wi
     net.run(until=net.now + 15.0)
     net.events          # the SMSC's trace, plus the ESMEs' own notes (system "esme")
 
+A receiver that stops reading is `net.stall(link, seconds)`: what reaches it meanwhile
+piles up unread. As the asyncio driver does with its write buffer, the network tells the
+engine a connection is congested when the octets written to it and not yet read pass
+`write_high_water`, and that it drained when they are down to a quarter of that.
+
 The ESME side (`EsmeBehaviour`) is a client, not a provider rule: it binds, submits,
 answers deliver_sm, sends enquire_link, resubmits throttled messages, binds again, and
 can make the mistakes the sample logs show (ids compared as text, parts split across
@@ -113,6 +118,10 @@ class Link:
     up_free: float = 0.0  # when the ESME -> SMSC direction delivers its last write
     down_free: float = 0.0
     replaced_by: Link | None = None
+    reading: bool = True  # False: a stalled ESME (`VirtualNetwork.stall`)
+    unread: list[bytes] = field(default_factory=list)  # reached a stalled ESME
+    in_flight: int = 0  # octets the SMSC wrote that the ESME has not read yet
+    congested: bool = False  # the engine was told (`Engine.congested`)
 
     @property
     def ident(self) -> str:
@@ -196,13 +205,22 @@ class VirtualNetwork:
     # -- the engine's side -------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Carry out the engine's actions."""
-        for action in self.engine.actions():
+        """Carry out the engine's actions (and those they lead to)."""
+        while actions := self.engine.actions():
+            self._carry_out(actions)
+
+    def _carry_out(self, actions: list[Any]) -> None:
+        high = self.engine.config.write_high_water
+        for action in actions:
             if type(action) is Send:
                 link = self.links.get(action.conn)
                 if link is not None and not link.closed:
                     link.down_free = max(self.now + self._delay(), link.down_free)
                     self.at(link.down_free, self._to_esme, link, action.data)
+                    link.in_flight += len(action.data)
+                    if link.in_flight > high and not link.congested:
+                        link.congested = True
+                        self.engine.congested(link.conn, True, self.now)
             elif type(action) is Trace:
                 self.events.append(action.event)
             elif type(action) is Close:
@@ -226,8 +244,11 @@ class VirtualNetwork:
     def _to_smsc(self, link: Link, data: bytes) -> None:
         if link.closed:
             return
-        self.engine.data_received(link.conn, data, self.now)
+        more = self.engine.data_received(link.conn, data, self.now)
         self._flush()
+        while more:  # one loop turn per call in the asyncio driver; here time stands still
+            more = self.engine.continue_input(link.conn, self.now)
+            self._flush()
 
     # -- the ESMEs' side ---------------------------------------------------------------
 
@@ -272,9 +293,28 @@ class VirtualNetwork:
                      bind=link.client.bind, direction="", command="", note=text)
         self.events.append(event)
 
+    def stall(self, link: Link, seconds: float) -> None:
+        """The ESME stops reading `link` now and reads everything again `seconds` later."""
+        link.reading = False
+        self.after(seconds, self._unstall, link)
+
+    def _unstall(self, link: Link) -> None:
+        link.reading = True
+        unread, link.unread = link.unread, []
+        for data in unread:
+            self._to_esme(link, data)
+
     def _to_esme(self, link: Link, data: bytes) -> None:
         if link.closed:
             return
+        if not link.reading:
+            link.unread.append(data)
+            return
+        link.in_flight -= len(data)
+        if link.congested and link.in_flight <= self.engine.config.write_high_water // 4:
+            link.congested = False
+            self.engine.congested(link.conn, False, self.now)
+            self._flush()
         link.esme.receive_data(data)
         while True:
             event = link.esme.next_event()

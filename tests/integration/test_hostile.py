@@ -248,6 +248,82 @@ def test_a_client_flooding_without_reading_neither_starves_another_nor_is_read_f
     assert not thread.is_alive()
 
 
+def test_pdus_written_before_an_eof_are_all_answered_over_several_turns(start_sim, raw):
+    """A burst far above max_pdus_per_turn, then the client's FIN: the rest is handled on
+    later loop turns, every PDU answered in order, and only then the connection closed."""
+    sim = start_sim(profile="single", max_pdus_per_turn=8)
+    client = raw(sim.address("SMPP0"))
+    assert client.bind().command_status == 0
+    client.send_bytes(b"".join(encode(EnquireLink(sequence_number=seq)) for seq in range(10, 510)))
+    client.sock.shutdown(socket.SHUT_WR)
+    answered = []
+    while (pdu := client.read(3)) is not None:
+        answered.append((pdu.command_name, pdu.sequence_number))
+    assert answered == [("enquire_link_resp", seq) for seq in range(10, 510)]
+    assert client.eof
+
+
+def _until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_receiver_that_stops_reading_holds_3000_receipts_in_the_store_not_in_a_buffer(start_sim, raw):
+    """While it does not read, receipts wait in the store (the output buffer stays under
+    twice write_high_water, no deliver_sm is sent or resent); then it gets each in order,
+    any second copy being a traced resend."""
+    high = 64 * 1024
+    count = 3000
+    sim = start_sim(profile="single", throughput=None, dlr_delay=0, deliver_timeout=2.0,
+                    enquire_link=False, write_high_water=high)
+    address = sim.address("SMPP0")
+    rx = raw(address, timeout=5)
+    assert rx.bind("receiver").command_status == 0
+    tx = raw(address, timeout=5)
+    assert tx.bind("transmitter").command_status == 0
+    pdus = [SubmitSm(source_addr="t", destination_addr="447700123456", short_message=b"hi",
+                     registered_delivery=1, sequence_number=seq) for seq in range(100, 100 + count)]
+    tx.send_bytes(b"".join(encode(p) for p in pdus))
+    ids = []
+    for _ in range(count):
+        resp = tx.read(5)
+        assert resp is not None and resp.command_status == 0
+        ids.append(str(int(resp.message_id, 16)))
+
+    def made() -> bool:
+        snap = sim.counters
+        return snap.get("receipts_held", 0) == count and snap.get("congested_connections") == 1
+
+    assert _until(made, 10), "the receipts were not all made, or the receiver never congested"
+    first = sim.counters
+    time.sleep(3)  # more than deliver_timeout: nothing may be resent meanwhile
+    stalled = sim.counters
+    assert stalled["deliver_sm"] == first["deliver_sm"] < count  # nothing more sent
+    assert stalled.get("deliver_retries", 0) == 0
+    assert stalled["receipts_waiting"] == count - stalled["deliver_sm"]  # held in the store
+    assert 0 < stalled["write_buffer_max"] <= 2 * high + 1024
+
+    got: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pdu = rx.read(0.3)  # answers every deliver_sm with ESME_ROK
+        if pdu is None:
+            if sim.counters.get("receipts_held", 0) == 0:
+                break
+        elif pdu.command_name == "deliver_sm":
+            got.append(pdu.short_message.split(b" ")[0].removeprefix(b"id:").decode())
+    assert list(dict.fromkeys(got)) == ids  # every receipt, in the order the messages were made
+    end = sim.counters
+    assert end.get("receipts_held", 0) == 0
+    assert len(got) - count <= end.get("deliver_retries", 0)  # each second copy a resend
+    resends = [e for e in sim.trace_events() if (e["note"] or "").startswith("resend")]
+    assert len(resends) == end.get("deliver_retries", 0)
+
+
 # -- what must keep holding -------------------------------------------------------------------
 
 
