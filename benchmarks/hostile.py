@@ -9,12 +9,12 @@ others, all on 127.0.0.1. Two measurements:
    is read before, at the peak (sampled every 0.1 s) and after every connection has been
    closed. Run twice: with the default limits, and with the connection limits raised to
    4,096 so that all 2,000 are held at once.
-2. **Fairness.** A well-behaved client sends submit_sm one at a time (closed loop) for a
-   few seconds, alone, then while another bound client floods enquire_link without ever
-   reading its socket, then alone again. The ratio is its rate with the flooder over its
-   mean rate alone. Alone and contended windows alternate (`--rounds` contended ones, each
-   compared with the alone windows either side), so a change in the machine's load shows
-   in the spread of the ratios; the median is the figure.
+2. **Fairness.** A well-behaved client sends submit_sm one at a time (closed loop), in
+   windows of `--window` s (1): alone, then while another bound client floods
+   enquire_link without ever reading its socket, then alone... (`--rounds` flooded
+   windows, 8). Each ratio is its rate in a flooded window over the mean of the alone
+   windows either side, so a drift in the machine's load cancels out; the median is the
+   figure, every ratio is listed.
 3. **A receiver that stops reading.** A receiver binds and never reads while 3,000 (and
    30,000) receipts are due; the simulator's largest write buffer, the deliver_sm it sent
    and its RSS are read while it holds them, more than `deliver_timeout` later, and after
@@ -22,8 +22,8 @@ others, all on 127.0.0.1. Two measurements:
    traced resend.
 
     python benchmarks/hostile.py          # the table, and benchmarks/results/hostile.json
-    python benchmarks/hostile.py --quick  # 500 slow connections, 1 s windows, 3,000 receipts
-    python benchmarks/hostile.py --only fairness --rounds 5 --window 2
+    python benchmarks/hostile.py --quick  # 500 slow connections, 4 rounds, 3,000 receipts
+    python benchmarks/hostile.py --only fairness --rounds 8 --window 1
 """
 
 from __future__ import annotations
@@ -214,88 +214,92 @@ def _recv_exactly(s: socket.socket, n: int) -> bytes:
     return out
 
 
-def closed_loop(port: int, seconds: float) -> dict[str, float]:
-    """submit_sm → submit_sm_resp, one at a time, for `seconds`; the rate and worst wait."""
+def closed_loop(port: int, start: float, seconds: float) -> dict[str, Any]:
+    """From wall-clock `start`, submit_sm → submit_sm_resp one at a time for `seconds`;
+    how many completed in each 0.1 s, and the worst wait."""
     s = _bound_socket(port)
     template = SubmitSm(source_addr="bench", destination_addr="447700900000",
                         short_message=b"fairness", registered_delivery=0)
     body = encode(template)
-    count = 0
+    buckets = [0] * int(seconds * 10 + 1)
     worst = 0.0
-    start = time.perf_counter()
-    end = start + seconds
     seq = 2
-    while (now := time.perf_counter()) < end:
+    time.sleep(max(0.0, start - time.time()))
+    end = start + seconds
+    while (now := time.time()) < end:
         s.sendall(body[:12] + seq.to_bytes(4, "big") + body[16:])
         header = _recv_exactly(s, 16)
         _recv_exactly(s, int.from_bytes(header[:4], "big") - 16)
-        worst = max(worst, time.perf_counter() - now)
-        count += 1
+        done = time.time()
+        worst = max(worst, done - now)
+        buckets[min(int((done - start) * 10), len(buckets) - 1)] += 1
         seq = seq + 1 if seq < 0x7FFFFFFF else 1
-    elapsed = time.perf_counter() - start
     s.close()
-    return {"messages": count, "seconds": elapsed, "per_second": count / elapsed, "worst_wait_s": worst}
+    return {"buckets": buckets, "worst_wait_s": worst}
 
 
-def flood(port: int, seconds: float) -> None:
-    """Bind, then write enquire_link for `seconds` and never read."""
-    s = _bound_socket(port)
-    s.settimeout(0.2)
+def flood(port: int, start: float, window: float, rounds: int) -> None:
+    """In windows 1, 3, 5... (each `window` s from wall-clock `start`): bind, write
+    enquire_link and never read, close at the window's end."""
     burst = b"".join(encode(EnquireLink(sequence_number=i)) for i in range(2, 1026))
-    end = time.monotonic() + seconds
-    sent = 0
-    while time.monotonic() < end:
-        try:
-            sent += s.send(burst)
-        except TimeoutError:
-            continue  # the simulator stopped reading us: good
-        except OSError:
-            break
+    sent = []
+    for k in range(1, 2 * rounds, 2):
+        time.sleep(max(0.0, start + k * window - time.time()))
+        s = _bound_socket(port)
+        s.settimeout(0.05)
+        end = start + (k + 1) * window
+        octets = 0
+        while time.time() < end:
+            try:
+                octets += s.send(burst)
+            except TimeoutError:
+                continue  # the simulator stopped reading us: good
+            except OSError:
+                break
+        s.close()
+        sent.append(octets)
     print(json.dumps({"octets_sent": sent}), flush=True)
-    s.close()
 
 
-def _run_role(role: str, port: int, seconds: float) -> subprocess.Popen[str]:
+def _run_role(role: str, port: int, *args: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, __file__, "--role", role, "--port", str(port),
-                             "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
+                             "--role-args", json.dumps(args)], stdout=subprocess.PIPE, text=True)
 
 
-def _result(proc: subprocess.Popen[str]) -> dict[str, float]:
-    out, _ = proc.communicate(timeout=120)
+def _result(proc: subprocess.Popen[str]) -> Any:
+    out, _ = proc.communicate(timeout=300)
     return json.loads(out.strip().splitlines()[-1])
 
 
-def fairness(port: int, seconds: float, rounds: int = 1) -> dict[str, Any]:
-    """`rounds` times: alone, with the flooder; then alone once more. Each contended
-    window is compared with the mean of the alone windows either side of it."""
+def fairness(port: int, window: float, rounds: int) -> dict[str, Any]:
+    """One closed-loop client for 2 * `rounds` + 1 windows; an enquire_link flooder in
+    every other one. Both are started first and wait for a shared wall-clock start, so no
+    process start-up falls in a window. Each flooded window's rate is compared with the
+    mean of the windows either side (how the machine's load drifts cancels out)."""
     proc = start_simulator(port, "--throughput", "0", "--max-binds", "100")
-    alone_runs: list[dict[str, float]] = []
-    contended_runs: list[dict[str, float]] = []
-    flood_octets = []
-    rss_during = []
+    windows = 2 * rounds + 1
     try:
-        alone_runs.append(_result(_run_role("closed-loop", port, seconds)))
-        for _ in range(rounds):
-            flooder = _run_role("flood", port, seconds + 2)
-            time.sleep(0.2)  # bound and flooding
-            contended_runs.append(_result(_run_role("closed-loop", port, seconds)))
-            rss_during.append(round(rss_mb(proc.pid), 1))
-            flood_octets.append(_result(flooder)["octets_sent"])
-            alone_runs.append(_result(_run_role("closed-loop", port, seconds)))
+        start = time.time() + 2.0  # both processes up and bound by then
+        client = _run_role("closed-loop", port, start, windows * window)
+        flooder = _run_role("flood", port, start, window, rounds)
+        time.sleep(max(0.0, start + window * 1.5 - time.time()))
+        rss_during = round(rss_mb(proc.pid), 1)
+        loop = _result(client)
+        flood_out = _result(flooder)
     finally:
         stop(proc)
-    ratios = [
-        round(c["per_second"] / ((alone_runs[i]["per_second"] + alone_runs[i + 1]["per_second"]) / 2), 3)
-        for i, c in enumerate(contended_runs)
-    ]
-    alone = sum(r["per_second"] for r in alone_runs) / len(alone_runs)
-    contended = sum(r["per_second"] for r in contended_runs) / len(contended_runs)
+    per = int(window * 10)
+    rates = [sum(loop["buckets"][k * per:(k + 1) * per]) / window for k in range(windows)]
+    alone = rates[0::2]
+    flooded = rates[1::2]
+    ratios = [round(flooded[i] / ((alone[i] + alone[i + 1]) / 2), 3) for i in range(rounds)]
     return {
-        "alone_per_second": round(alone, 1), "alone_runs": alone_runs,
-        "with_flooder_per_second": round(contended, 1), "with_flooder": contended_runs,
+        "window_s": window, "alone_per_second": round(sum(alone) / len(alone), 1),
+        "with_flooder_per_second": round(sum(flooded) / len(flooded), 1),
+        "alone_rates": [round(r) for r in alone], "flooded_rates": [round(r) for r in flooded],
         "ratios": ratios, "ratio": sorted(ratios)[len(ratios) // 2], "ratio_min": min(ratios),
-        "worst_wait_s": max(r["worst_wait_s"] for r in contended_runs),
-        "flooder_octets_sent": flood_octets, "simulator_rss_mb_during_flood": rss_during,
+        "worst_wait_s": loop["worst_wait_s"], "flooder_octets_sent": flood_out["octets_sent"],
+        "simulator_rss_mb_during_flood": rss_during,
     }
 
 
@@ -396,22 +400,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=("slow", "fairness", "stalled"), action="append",
                         help="run only these measurements (repeatable)")
-    parser.add_argument("--rounds", type=int, default=5, help="fairness: contended windows")
-    parser.add_argument("--window", type=float, default=2.0, help="fairness: seconds per window")
+    parser.add_argument("--rounds", type=int, default=8, help="fairness: flooded windows")
+    parser.add_argument("--window", type=float, default=1.0, help="fairness: seconds per window")
     parser.add_argument("--role", choices=("closed-loop", "flood"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--seconds", type=float, default=3.0, help=argparse.SUPPRESS)
+    parser.add_argument("--role-args", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "closed-loop":
-        print(json.dumps(closed_loop(args.port, args.seconds)), flush=True)
+        print(json.dumps(closed_loop(args.port, *json.loads(args.role_args))), flush=True)
         return
     if args.role == "flood":
-        flood(args.port, args.seconds)
+        flood(args.port, *json.loads(args.role_args))
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     count = 500 if args.quick else 2000
-    window = 1.0 if args.quick else args.window
+    rounds = 4 if args.quick else args.rounds
     only = set(args.only or ("slow", "fairness", "stalled"))
     results: dict[str, object] = {"quick": args.quick}
     if "slow" in only:
@@ -428,7 +432,7 @@ def main() -> None:
                   f"{r['rss_after_mb']:>4} MB {r['fds_peak']:>8}")
         print()
     if "fairness" in only:
-        fair = results["fairness"] = fairness(free_port(), window, args.rounds)
+        fair = results["fairness"] = fairness(free_port(), args.window, rounds)
         print(f"fairness: closed-loop submit_sm alone {fair['alone_per_second']}/s, with an enquire_link "
               f"flooder that never reads {fair['with_flooder_per_second']}/s: ratio median "
               f"{fair['ratio']:.2f} of {', '.join(f'{r:.2f}' for r in fair['ratios'])} "
