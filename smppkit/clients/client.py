@@ -35,7 +35,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -677,8 +677,10 @@ def _part_outcome(stat: Any) -> str:
     return _OUTCOME[kannel_dlr_type(stat)] if stat else "pending"
 
 
-def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], timeout: float, final: bool,
-                       by: str = "part", strict: bool = False) -> Any:
+def _wait_for_receipts(conns: list[Connection] | Callable[[], list[Connection]], sent: Iterable[Sent | str],
+                       timeout: float, final: bool, by: str = "part", strict: bool = False) -> Any:
+    """Wait for the receipts of `sent` on `conns` (a list, or a callable asked again on every
+    poll, so a bind made while waiting, e.g. a cluster member's rebind, is watched too)."""
     import pandas as pd
 
     if by not in ("part", "message"):
@@ -693,11 +695,11 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
             index.setdefault(key, []).append(mid)
     deadline = time.monotonic() + timeout
     found: dict[str, dict[str, Any]] = {}
-    seen = [0] * len(conns)
+    seen: dict[int, int] = {}  # id(connection) -> receipts already looked at
     while True:
-        for n, conn in enumerate(conns):
+        for conn in conns() if callable(conns) else conns:
             rows = conn.receipts()
-            for row in rows[seen[n]:]:
+            for row in rows[seen.get(id(conn), 0):]:
                 rid = row["receipt_id"] or row.get("receipted_message_id")
                 if not rid or (final and _part_outcome(row["stat"]) == "intermediate"):
                     continue
@@ -707,7 +709,7 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
                     if match and mid not in found:
                         found[mid] = {"message_id": mid, **row, "match": match.reason}
                         break
-            seen[n] = len(rows)
+            seen[id(conn)] = len(rows)
         if len(found) == len(wanted) or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
