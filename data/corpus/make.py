@@ -148,7 +148,8 @@ def kannel(out: Path, sends: list[tuple[str, str, int | None]], *, wait: float =
            sim_options: dict | None = None, edit: Callable[[str], str] | None = None,
            raw_urls: list[str] | None = None, **lab_options: object) -> dict[str, object]:
     """bearerbox + smsbox against a fresh simulator; keeps bearerbox.log, access.log, the pcap."""
-    from smppkit.kannel.config import KannelLab, sendsms_url
+    from smppkit.kannel.config import sendsms_url
+    from smppkit.kannel.runner import KannelLab
 
     sanitize = _capture_module().sanitize
     with tempfile.TemporaryDirectory() as tmp, simulator(**(sim_options or {})) as sim:
