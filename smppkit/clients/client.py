@@ -4,7 +4,7 @@ Strategy: smpplib's `Client` does the wire work (bind, PDU parsing). What it lac
 notebook is added here: one background listener thread reads every PDU (answers
 enquire_link and deliver_sm itself, with the deliver_sm_resp status you choose), a lock
 keeps the listener's replies and your sends from interleaving on the socket (smpplib issue
-#187), responses are matched to requests by sequence_number, and receipts and MO are
+#187), responses are matched to requests by sequence_number and command_id, and receipts and MO are
 collected as rows ready for a DataFrame (a long MO is put back together, `Connection.mo`).
 Errors are one line: an unreachable SMSC, a refused bind (with the status name and
 meaning) or a timeout.
@@ -47,8 +47,9 @@ import smpplib.smpp
 from smppkit.clients.esme import mo_frame
 from smppkit.clients.reconnect import Reconnect
 from smppkit.protocol.codec import decode
-from smppkit.protocol.constants import CommandStatus, describe_status, status_name
+from smppkit.protocol.constants import CommandId, CommandStatus, describe_status, status_name
 from smppkit.protocol.errors import ProtocolError
+from smppkit.protocol.session import answers
 from smppkit.sms.meanings import kannel_dlr_type
 from smppkit.sms.receipts import ReceiptError, id_readings, is_receipt, parse_receipt, same_message
 from smppkit.sms.text import to_pdus
@@ -516,10 +517,18 @@ class Connection:
         elif command == "alert_notification":
             self.received.append(_received_row(pdu, self.address)[0])
         else:
-            waiter = self._waiters.pop(pdu.sequence, None)
-            if waiter is not None:
-                waiter.pdu = pdu
-                waiter.event.set()
+            waiter = self._waiters.get(pdu.sequence)
+            if waiter is None:
+                return
+            if not _answers(waiter.command, command):
+                # the SMSC's protocol error; an ESME does not nack a response, so the
+                # request waits for its own answer or its timeout (§3.2, §5.1.2.1)
+                self._event(f"{command} seq={pdu.sequence} does not answer {waiter.command} "
+                            f"seq={pdu.sequence}: ignored, the request stays pending")
+                return
+            del self._waiters[pdu.sequence]
+            waiter.pdu = pdu
+            waiter.event.set()
 
     def _reply(self, command: str, request: Any, status: int, client: _Client) -> None:
         resp = smpplib.smpp.make_pdu(command, client=client, status=status)
@@ -606,6 +615,12 @@ class Connection:
             self._client = client
             self._start_listener()
         return client
+
+
+def _answers(request: str, response: str) -> bool:
+    """`session.answers` for smpplib's command names."""
+    req, resp = CommandId.__members__.get(request), CommandId.__members__.get(response)
+    return req is not None and resp is not None and answers(req, resp)
 
 
 def _disconnect(client: Any) -> None:
