@@ -13,11 +13,12 @@ import pytest
 
 from smppkit import kannel
 from smppkit.cli import main
-from smppkit.kannel import config as kannel_config
+from smppkit.kannel import checks as kannel_checks
+from smppkit.kannel import runner as kannel_runner
+from smppkit.kannel.checks import check_config
 from smppkit.kannel.config import (
     MSG_ID_TYPE_FOR,
     Finding,
-    check_config,
     generate_config,
     parse_config,
     sendsms_url,
@@ -169,10 +170,10 @@ def test_remote_smsbox_against_a_localhost_only_bearerbox() -> None:
 
 
 def test_ip_rules_follow_kannel() -> None:
-    assert kannel_config._ip_allowed(None, None, "1.2.3.4")  # no deny list: everyone
-    assert not kannel_config._ip_allowed("127.0.0.1", "*.*.*.*", "1.2.3.4")
-    assert kannel_config._ip_allowed("127.0.0.1;1.2.*.*", "*.*.*.*", "1.2.3.4")
-    assert not kannel_config._ip_matches("1.2.*", "1.2.3.4")  # '*' is one number, not a suffix
+    assert kannel_checks._ip_allowed(None, None, "1.2.3.4")  # no deny list: everyone
+    assert not kannel_checks._ip_allowed("127.0.0.1", "*.*.*.*", "1.2.3.4")
+    assert kannel_checks._ip_allowed("127.0.0.1;1.2.*.*", "*.*.*.*", "1.2.3.4")
+    assert not kannel_checks._ip_matches("1.2.*", "1.2.3.4")  # '*' is one number, not a suffix
 
 
 @pytest.mark.parametrize("max_messages", [None, 1])
@@ -342,8 +343,8 @@ def test_bad_and_noise_lines_are_counted_with_their_numbers() -> None:
 
 
 def test_missing_kannel_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kannel_config.shutil, "which", lambda name: None)
-    monkeypatch.setattr(kannel_config.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(kannel_runner.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kannel_runner.os, "access", lambda path, mode: False)
     with pytest.raises(kannel.KannelNotInstalled, match="apt-get install kannel") as info:
         kannel.KannelLab({"SMPP1": "127.0.0.1:1"})
     assert "\n" not in str(info.value)
@@ -503,8 +504,23 @@ def test_cli_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_cli_run_without_kannel_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(kannel_config.shutil, "which", lambda name: None)
-    monkeypatch.setattr(kannel_config.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(kannel_runner.shutil, "which", lambda name: None)
+    monkeypatch.setattr(kannel_runner.os, "access", lambda path, mode: False)
     assert main(["kannel", "run"]) == 2
     err = capsys.readouterr().err
     assert "apt-get install kannel" in err and err.count("\n") == 1
+
+
+def test_the_names_that_left_kannel_config_still_import_from_it() -> None:
+    """config.py was split by responsibility (checks, dlr, runner, cli); old imports work."""
+    from smppkit.kannel import cli, dlr
+    from smppkit.kannel import config as old_home
+
+    moved = {"check_config": kannel_checks, "findings_frame": kannel_checks, "dlr_lookups": dlr,
+             "dlr_type_name": dlr, "KannelLab": kannel_runner, "KannelNotInstalled": kannel_runner,
+             "SentMessage": kannel_runner, "find_kannel": kannel_runner, "run": kannel_runner,
+             "register_cli": cli}
+    for name, module in moved.items():
+        assert getattr(old_home, name) is getattr(module, name) is getattr(kannel, name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        old_home.nothing_here  # noqa: B018

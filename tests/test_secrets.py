@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from smppkit import BindTransceiver, InvalidArgument, Outbind, Session, decode, encode, explain
-from smppkit.kannel.config import check_config, generate_config, mask_secrets
+from smppkit.kannel.checks import check_config
+from smppkit.kannel.config import generate_config, mask_secrets
 from smppkit.protocol.constants import SECRET_MASK
 from smppkit.simulator.config import Account, SimConfig
 from smppkit.trace import dump_event, pdu_event
@@ -72,7 +73,8 @@ def test_check_config_findings_never_quote_a_password() -> None:
 
 
 def test_a_sent_message_repr_masks_the_sendsms_password() -> None:
-    from smppkit.kannel.config import SentMessage, sendsms_url
+    from smppkit.kannel.config import sendsms_url
+    from smppkit.kannel.runner import SentMessage
 
     url = sendsms_url("447700900000", "hi", username="u", password=SECRET)
     sent = SentMessage("t", "447700900000", "hi", 19, url, 202, "Sent.")

@@ -1,9 +1,10 @@
 """Rules about the code base itself: the sans-IO core stays I/O-free; the two dependency
-lists (pyproject.toml and environment.yml) stay in step."""
+lists (pyproject.toml and environment.yml) stay in step; nbval compares every notebook output."""
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -120,3 +121,15 @@ def test_environment_yml_matches_pyproject() -> None:
 )
 def test__normalize(text: str, expected: tuple[str, str]) -> None:
     assert _normalize(text) == expected
+
+
+def test_nbval_compares_every_notebook_output() -> None:
+    """Timings are reported as verdicts against a bound, not hidden from nbval: no notebook
+    cell asks nbval to ignore its output."""
+    ignoring = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            source = "".join(cell.get("source", ""))
+            if "NBVAL_IGNORE_OUTPUT" in source or "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+                ignoring.append(f"{path.name} cell {index}")
+    assert not ignoring, ignoring

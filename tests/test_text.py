@@ -15,7 +15,7 @@ from smpplib import gsm as smpplib_gsm
 
 from smppkit import codec
 from smppkit import text as text_module
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, LocalProtocolError, RemoteProtocolError
 from smppkit.protocol.pdus import DataSm, DeliverSm, EnquireLink, SubmitSm
 from smppkit.sms.text import (
     decode_text,
@@ -96,7 +96,7 @@ def test_gsm_vectors(text, hexed):
 def test_gsm_rejects_characters_outside_the_alphabet(text, bad, pos):
     assert not is_gsm(text)
     assert non_gsm_chars(text) == [bad]
-    with pytest.raises(LocalProtocolError, match=f"position {pos} is not in GSM 03.38"):
+    with pytest.raises(ValueError, match=f"position {pos} is not in GSM 03.38"):
         encode_text(text, "gsm")
 
 
@@ -141,7 +141,7 @@ def test_latin1_and_ucs2_vectors(text, encoding, hexed):
     [("€", "latin1", "not in Latin-1"), ("\ud800", "ucs2", "lone surrogate"), ("a", "utf8", "unknown")],
 )
 def test_encode_errors(text, encoding, message):
-    with pytest.raises(LocalProtocolError, match=message):
+    with pytest.raises(ValueError, match=message):
         encode_text(text, encoding)
 
 
@@ -149,9 +149,34 @@ def test_decode_ucs2_odd_length_and_unknown_coding():
     with pytest.raises(RemoteProtocolError, match="odd number of octets"):
         decode_text(b"\x00a\x00", 8)
     assert decode_text(b"\x00a\x00", 8, errors="replace") == "a\ufffd"
-    with pytest.raises(LocalProtocolError, match="0x02"):
+    with pytest.raises(ValueError, match="0x02"):
         decode_text(b"\x01\x02", 2)
     assert decode_text(b"\x00\x02", 0xF1) == "@$"  # GSM 7-bit, message class group
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: encode_text("a", "utf8"),
+        lambda: encode_text("€", "latin1"),
+        lambda: decode_text(b"a", 0, errors="ignore"),
+        lambda: decode_text(b"a", 0x02),
+        lambda: pack_septets(b"a", 7),
+        lambda: plan("a", encoding="utf8"),
+        lambda: plan("a" * 200, reference=256),
+        lambda: plan(b"a"),  # type: ignore[arg-type]
+        lambda: to_pdus("a", short_message=b"x", **ADDR),
+        lambda: reassemble([]),
+        lambda: diagnose_text("a", smsc_alphabet="ascii"),
+    ],
+)
+def test_argument_errors_are_value_errors_not_protocol_misuse(call):
+    """Issue 11 §6: a bad argument is an InvalidArgument (a ValueError); LocalProtocolError
+    is kept for misusing a session, which nothing in the text module has."""
+    with pytest.raises(InvalidArgument) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert not isinstance(info.value, LocalProtocolError)
 
 
 # --- packed septets -----------------------------------------------------------------------
@@ -174,9 +199,9 @@ def test_pack_known_vector():
 
 
 def test_pack_errors():
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(ValueError):
         pack_septets(b"\x80")
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(ValueError):
         pack_septets(b"a", 7)
     with pytest.raises(RemoteProtocolError):
         unpack_septets(b"\x00" * 7, 9)
@@ -286,13 +311,13 @@ def test_surrogate_pair_is_not_cut():
     ],
 )
 def test_plan_argument_errors(kwargs, message):
-    with pytest.raises(LocalProtocolError, match=message):
+    with pytest.raises(ValueError, match=message):
         plan("a" * 200, **kwargs)
 
 
 def test_at_most_255_parts():
     assert plan("a" * (153 * 255)).segments == 255
-    with pytest.raises(LocalProtocolError, match="256 parts"):
+    with pytest.raises(ValueError, match="256 parts"):
         plan("a" * (153 * 255 + 1))
 
 
@@ -338,7 +363,7 @@ def test_to_pdus_sar_payload_and_extras():
     assert pay.short_message == b"" and pay.tlv("message_payload") == "ж".encode("utf-16-be") * 100
     udh = to_pdus("a" * 200, esm_class=0x03, validity_period="000001000000000R", **ADDR)
     assert udh[0].esm_class == 0x43 and udh[1].validity_period == "000001000000000R"
-    with pytest.raises(LocalProtocolError, match="short_message comes from the plan"):
+    with pytest.raises(ValueError, match="short_message comes from the plan"):
         to_pdus("x", short_message=b"x", **ADDR)
     mo = to_pdus(plan("a" * 200), pdu_class=DeliverSm, **ADDR)
     assert all(isinstance(p, DeliverSm) for p in mo)
@@ -392,7 +417,7 @@ def test_reassemble_udh_inside_message_payload_and_other_ies():
     assert (got.text, got.missing) == ("hi", (2,))
     data_sm = DataSm(data_coding=8, tlvs={"message_payload": "ok😀".encode("utf-16-be")})
     assert (reassemble([data_sm]).text, reassemble([data_sm]).method) == ("ok😀", "payload")
-    with pytest.raises(LocalProtocolError, match="carries no message text"):
+    with pytest.raises(ValueError, match="carries no message text"):
         reassemble([EnquireLink()])
     # a UDH with only a port-addressing IE (0x05) is stripped; the text is a single message
     port = DeliverSm(esm_class=0x40, short_message=bytes.fromhex("0605040b8423f0") + b"ok")
@@ -405,9 +430,9 @@ def test_reassemble_all_groups_messages():
     single = to_pdus("hi", **ADDR)
     mixed = [a[0], b[1], single[0], b[0], a[1]]
     assert [m.text for m in reassemble_all(mixed)] == ["a" * 200, "b" * 200, "hi"]
-    with pytest.raises(LocalProtocolError, match="3 messages"):
+    with pytest.raises(ValueError, match="3 messages"):
         reassemble(mixed)
-    with pytest.raises(LocalProtocolError, match="nothing"):
+    with pytest.raises(ValueError, match="nothing"):
         reassemble([])
 
 
@@ -484,7 +509,7 @@ def test_gsm0338_shortcomings_we_avoid():
     # code: "a<ESC>(" comes back as "a{", and "a<ESC>" as "a"
     assert c.encode("a\x1b(")[0] == b"a\x1b(" and c.decode(b"a\x1b(")[0] == "a{"
     assert c.decode(c.encode("a\x1b")[0])[0] == "a"
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(ValueError):
         encode_text("a\x1bb", "gsm")
     # unknown extension codes raise there; 23.038 says show the basic character
     with pytest.raises(UnicodeDecodeError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from smppkit import widgets
-from smppkit.protocol.errors import LocalProtocolError
 from smppkit.sms.receipts import ReceiptError
 
 pytest.importorskip("ipywidgets")
@@ -54,7 +53,7 @@ def test_compose_udh16_and_sar_and_payload():
 
 
 def test_compose_raises_for_a_character_the_forced_encoding_lacks():
-    with pytest.raises(LocalProtocolError):
+    with pytest.raises(ValueError):
         widgets.compose("€", encoding="latin1")
 
 

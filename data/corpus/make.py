@@ -6,9 +6,9 @@
 
 Each case runs real software -- Kannel 1.4.5 (bearerbox + smsbox), a python-smpplib
 application (`peers/smpplib_app.py`), a Perl Net::SMPP application (`peers/netsmpp_app.pl`)
--- against the simulator (`smppkit.simulator.start`) or against `peers/mini_smsc.py`, a
-stdlib SMSC that behaves differently (decimal ids, receipts only on a receiver bind,
-SMSC-side enquire_link). dumpcap captures the SMPP ports on 127.0.0.1. A case keeps only what
+-- against the simulator (`smppkit.simulator.start`) or against `tests/peers/mini_smsc.py`,
+a stdlib SMSC that behaves differently (decimal ids, receipts only on a receiver bind,
+SMSC-side enquire_link, receipts resent; `MINI_SMSC` turns these on). dumpcap captures the SMPP ports on 127.0.0.1. A case keeps only what
 a user has on the client side (capture.pcap; bearerbox.log + access.log; the application's
 log) and a case.json with the true cause: the doctor finding code that names it, or null
 for a healthy control. Passwords are masked. Runs are not byte-identical (real time, real
@@ -35,6 +35,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / "peers"
+#: The stdlib SMSC shared with the tests, and the behaviours the corpus runs it with.
+MINI_SMSC = HERE.parents[1] / "tests" / "peers" / "mini_smsc.py"
+MINI_SMSC_OPTIONS = ("--system-id", "", "--password", "secret", "--first-id", "4000000001",
+                     "--dlr-delay", "0.3", "--receipts-to", "receiver", "--outcomes",
+                     "--enquire", "2", "--enquire-timeout", "1", "--resend", "2", "--attempts", "3")
 PYTHON = sys.executable
 LONG = "This long text is split by the sender into parts joined again by the handset. " * 3
 UCS2_LONG = "Привет! Ваш код подтверждения 4711, он действует десять минут. Спасибо. " * 2
@@ -110,7 +115,7 @@ def perl_app(out: Path, port: int, mode: str, count: int, to: str, rd: int = 1) 
 def mini_smsc(*args: str) -> Iterator[int]:
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "port"
-        proc = subprocess.Popen([PYTHON, str(PEERS / "mini_smsc.py"), "--ready-file", str(ready), *args],
+        proc = subprocess.Popen([PYTHON, str(MINI_SMSC), "--ready-file", str(ready), *MINI_SMSC_OPTIONS, *args],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 10
@@ -143,7 +148,8 @@ def kannel(out: Path, sends: list[tuple[str, str, int | None]], *, wait: float =
            sim_options: dict | None = None, edit: Callable[[str], str] | None = None,
            raw_urls: list[str] | None = None, **lab_options: object) -> dict[str, object]:
     """bearerbox + smsbox against a fresh simulator; keeps bearerbox.log, access.log, the pcap."""
-    from smppkit.kannel.config import KannelLab, sendsms_url
+    from smppkit.kannel.config import sendsms_url
+    from smppkit.kannel.runner import KannelLab
 
     sanitize = _capture_module().sanitize
     with tempfile.TemporaryDirectory() as tmp, simulator(**(sim_options or {})) as sim:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import smppkit
-from smppkit.kannel.config import KannelLab
+from smppkit.kannel.runner import KannelLab
 
 HERE = Path(__file__).resolve().parent
 MASK = "********"

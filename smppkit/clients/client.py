@@ -4,7 +4,7 @@ Strategy: smpplib's `Client` does the wire work (bind, PDU parsing). What it lac
 notebook is added here: one background listener thread reads every PDU (answers
 enquire_link and deliver_sm itself, with the deliver_sm_resp status you choose), a lock
 keeps the listener's replies and your sends from interleaving on the socket (smpplib issue
-#187), responses are matched to requests by sequence_number, and receipts and MO are
+#187), responses are matched to requests by sequence_number and command_id, and receipts and MO are
 collected as rows ready for a DataFrame (a long MO is put back together, `Connection.mo`).
 Errors are one line: an unreachable SMSC, a refused bind (with the status name and
 meaning) or a timeout.
@@ -35,7 +35,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +47,9 @@ import smpplib.smpp
 from smppkit.clients.esme import mo_frame
 from smppkit.clients.reconnect import Reconnect
 from smppkit.protocol.codec import decode
-from smppkit.protocol.constants import CommandStatus, describe_status, status_name
+from smppkit.protocol.constants import CommandId, CommandStatus, describe_status, status_name
 from smppkit.protocol.errors import ProtocolError
+from smppkit.protocol.session import answers
 from smppkit.sms.meanings import kannel_dlr_type
 from smppkit.sms.receipts import ReceiptError, id_readings, is_receipt, parse_receipt, same_message
 from smppkit.sms.text import to_pdus
@@ -516,10 +517,18 @@ class Connection:
         elif command == "alert_notification":
             self.received.append(_received_row(pdu, self.address)[0])
         else:
-            waiter = self._waiters.pop(pdu.sequence, None)
-            if waiter is not None:
-                waiter.pdu = pdu
-                waiter.event.set()
+            waiter = self._waiters.get(pdu.sequence)
+            if waiter is None:
+                return
+            if not _answers(waiter.command, command):
+                # the SMSC's protocol error; an ESME does not nack a response, so the
+                # request waits for its own answer or its timeout (§3.2, §5.1.2.1)
+                self._event(f"{command} seq={pdu.sequence} does not answer {waiter.command} "
+                            f"seq={pdu.sequence}: ignored, the request stays pending")
+                return
+            del self._waiters[pdu.sequence]
+            waiter.pdu = pdu
+            waiter.event.set()
 
     def _reply(self, command: str, request: Any, status: int, client: _Client) -> None:
         resp = smpplib.smpp.make_pdu(command, client=client, status=status)
@@ -608,6 +617,12 @@ class Connection:
         return client
 
 
+def _answers(request: str, response: str) -> bool:
+    """`session.answers` for smpplib's command names."""
+    req, resp = CommandId.__members__.get(request), CommandId.__members__.get(response)
+    return req is not None and resp is not None and answers(req, resp)
+
+
 def _disconnect(client: Any) -> None:
     # smpplib warns when a socket closes "in the bound state"; by now we know it is gone.
     client.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN
@@ -677,8 +692,10 @@ def _part_outcome(stat: Any) -> str:
     return _OUTCOME[kannel_dlr_type(stat)] if stat else "pending"
 
 
-def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], timeout: float, final: bool,
-                       by: str = "part", strict: bool = False) -> Any:
+def _wait_for_receipts(conns: list[Connection] | Callable[[], list[Connection]], sent: Iterable[Sent | str],
+                       timeout: float, final: bool, by: str = "part", strict: bool = False) -> Any:
+    """Wait for the receipts of `sent` on `conns` (a list, or a callable asked again on every
+    poll, so a bind made while waiting, e.g. a cluster member's rebind, is watched too)."""
     import pandas as pd
 
     if by not in ("part", "message"):
@@ -693,11 +710,11 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
             index.setdefault(key, []).append(mid)
     deadline = time.monotonic() + timeout
     found: dict[str, dict[str, Any]] = {}
-    seen = [0] * len(conns)
+    seen: dict[int, int] = {}  # id(connection) -> receipts already looked at
     while True:
-        for n, conn in enumerate(conns):
+        for conn in conns() if callable(conns) else conns:
             rows = conn.receipts()
-            for row in rows[seen[n]:]:
+            for row in rows[seen.get(id(conn), 0):]:
                 rid = row["receipt_id"] or row.get("receipted_message_id")
                 if not rid or (final and _part_outcome(row["stat"]) == "intermediate"):
                     continue
@@ -707,7 +724,7 @@ def _wait_for_receipts(conns: list[Connection], sent: Iterable[Sent | str], time
                     if match and mid not in found:
                         found[mid] = {"message_id": mid, **row, "match": match.reason}
                         break
-            seen[n] = len(rows)
+            seen[id(conn)] = len(rows)
         if len(found) == len(wanted) or time.monotonic() >= deadline:
             break
         time.sleep(0.02)

@@ -300,7 +300,7 @@ class Cluster:
     def wait_for_receipts(self, sent: Iterable[Sent | str], timeout: float = 10.0, *, final: bool = True,
                           by: str = "part", strict: bool = False) -> Any:
         """Like `Connection.wait_for_receipts`, over every bind (receipts may come on any)."""
-        return _wait_for_receipts(self._all_conns(), sent, timeout, final, by, strict)
+        return _wait_for_receipts(self._all_conns, sent, timeout, final, by, strict)
 
     def _all_conns(self) -> list[Connection]:
         return [m.conn for m in self._all_members() if m.conn is not None] + self._retired

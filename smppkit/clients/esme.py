@@ -3,8 +3,13 @@
 Strategy: one `asyncio.Protocol` feeds a `Session` (role ESME). `submit()` waits for a
 free slot in the window (a semaphore of `window` permits), sends, and awaits the response
 future keyed by sequence_number. A sweeper expires requests older than
-`response_timeout` (the future fails with `TimeoutError`, the slot is freed). deliver_sm
-(receipts and MO) is answered at once with `deliver_status` and queued in `received`.
+`response_timeout` (the future fails with `TimeoutError`, the slot is freed). A response
+answers a request only when its command_id is the request's with bit 31 set, or
+generic_nack (`smppkit.protocol.session.answers`); one of another type that carries a
+pending sequence_number is counted (`counters["stray_responses"]`), noted in `events` and
+the trace, and ignored: an ESME does not nack a response, so the request waits for its own
+answer or its timeout. deliver_sm (receipts and MO) is answered at once with
+`deliver_status` and queued in `received`.
 
 `send()` adds throttle handling: on ESME_RTHROTTLED or ESME_RMSGQFUL it asks the
 `Backoff` how long to pause, waits, and submits again (at-least-once; the result says
@@ -34,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smppkit.clients.reconnect import Reconnect
-from smppkit.protocol.constants import CommandStatus, status_name
+from smppkit.protocol.constants import CommandId, CommandStatus, status_name
 from smppkit.protocol.errors import ProtocolError
 from smppkit.protocol.pdus import (
     BindReceiver,
@@ -53,6 +58,7 @@ from smppkit.protocol.session import (
     Rejected,
     Role,
     Session,
+    answers,
 )
 from smppkit.trace import dump_event, pdu_event
 
@@ -302,7 +308,7 @@ class Esme:
         self.lost: list[tuple[str, int]] = []  # (command, sequence) in flight at a disconnect
         self.events: list[tuple[float, str]] = []
         self.recoveries: list[float] = []
-        self._requests: dict[int, str] = {}
+        self._requests: dict[int, CommandId] = {}  # sequence_number -> the request's command_id
         self._where: tuple[str, int, Any, float] | None = None
         self._binding: tuple[str, str, str, dict[str, Any]] | None = None
         self._bound = asyncio.Event()
@@ -310,7 +316,8 @@ class Esme:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_rx = 0.0
         self._died_at = 0.0
-        self.counters: dict[str, int] = {"submitted": 0, "throttled": 0, "timeouts": 0, "delivered": 0}
+        self.counters: dict[str, int] = {"submitted": 0, "throttled": 0, "timeouts": 0, "delivered": 0,
+                                         "stray_responses": 0}
         self._trace_list = trace if isinstance(trace, list) else None
         self._trace_file = open(trace, "w", encoding="utf-8") if isinstance(trace, str) else None  # noqa: SIM115
         tracing = self._trace_list is not None or self._trace_file is not None
@@ -415,7 +422,7 @@ class Esme:
             sent = self.session.send(pdu, now=loop.time())
             future: asyncio.Future[Pdu] = loop.create_future()
             self._futures[sent.sequence_number] = future
-            self._requests[sent.sequence_number] = pdu.command_name
+            self._requests[sent.sequence_number] = sent.command_id
             if not self._flush_scheduled:
                 # one write per loop iteration for every request queued in it
                 self._flush_scheduled = True
@@ -504,6 +511,13 @@ class Esme:
                     break
                 continue
             if event.is_response:
+                stray = self._stray(event)
+                if stray is not None:
+                    # A protocol error of the SMSC's; an ESME does not nack a response, so
+                    # it is counted and noted, and the request waits for its own answer.
+                    self.counters["stray_responses"] += 1
+                    self.events.append((self._last_rx, stray))
+                    continue
                 self._requests.pop(event.sequence_number, None)
                 future = self._futures.pop(event.sequence_number, None)
                 if future is not None and not future.done():
@@ -524,11 +538,21 @@ class Esme:
         if session.state.name == "CLOSED" and self._transport is not None:
             self._transport.close()
 
+    def _stray(self, resp: Pdu) -> str | None:
+        """Why `resp` answers none of our requests (None if it answers one): a response
+        of the wrong type with a pending request's sequence_number (§3.2, §5.1.2.1)."""
+        request = self._requests.get(resp.sequence_number)
+        if request is None or answers(request, resp.command_id):
+            return None
+        return (f"{resp.command_name} seq={resp.sequence_number} does not answer "
+                f"{request.name} seq={resp.sequence_number}: ignored, the request stays pending")
+
     def _lost(self, exc: Exception | None) -> None:
         self.session.close()
         why = f"connection to {self.peer} closed" + (f": {exc}" if exc else "")
         for seq, future in self._futures.items():
-            command = self._requests.get(seq, "request")
+            request = self._requests.get(seq)
+            command = request.name if request is not None else "request"
             if command not in ("enquire_link", "unbind"):
                 self.lost.append((command, seq))
             if not future.done():
@@ -608,6 +632,7 @@ class Esme:
             await asyncio.sleep(min(0.5, self.response_timeout / 4))
             for pdu in self.session.timed_out(loop.time(), self.response_timeout):
                 future = self._futures.pop(pdu.sequence_number, None)
+                self._requests.pop(pdu.sequence_number, None)
                 self.counters["timeouts"] += 1
                 if future is not None and not future.done():
                     future.set_exception(
@@ -618,9 +643,10 @@ class Esme:
                     )
 
     def _observe(self, direction: str, pdu: Pdu, data: bytes) -> None:
+        note = self._stray(pdu) if direction == "in" and pdu.is_response else None
         event = pdu_event(
             pdu, time=time.time(), direction=direction, system="esme", session=self.peer,
-            peer=self.peer, system_id=self.system_id, bind=self.bind_kind, raw=data,
+            peer=self.peer, system_id=self.system_id, bind=self.bind_kind, raw=data, note=note,
         )
         if self._trace_list is not None:
             self._trace_list.append(event)

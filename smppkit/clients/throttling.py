@@ -7,9 +7,11 @@ exponential, AIMD) through the same simulator and returns one row per message; t
 summary and the plot show how long each took, how often it was throttled, and whether
 it settled near the allowed rate.
 
-Timings come from the wall clock, so `summarize` differs a little from run to run;
+Timings come from the wall clock, so `summarize` differs a little from run to run.
 `outcomes` keeps only what does not depend on timing (was every message accepted in the
-end, was the policy throttled at all), for checks and for notebooks validated by nbval.
+end, was the policy throttled at all), and `verdict` compares each run with what the
+account's token bucket allows, in bands wide enough that timing noise does not move a
+policy from one to the next: both are for checks and for notebooks validated by nbval.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from smppkit.clients.esme import Aimd, Backoff, Esme, Exponential, FixedPause
 from smppkit.protocol.pdus import SubmitSm
 
-__all__ = ["DEFAULT_POLICIES", "compare", "outcomes", "paced", "run_policy", "summarize"]
+__all__ = ["DEFAULT_POLICIES", "compare", "outcomes", "paced", "run_policy", "summarize", "verdict"]
 
 
 def DEFAULT_POLICIES() -> dict[str, Backoff]:  # noqa: N802  (a factory: fresh state per call)
@@ -189,3 +191,50 @@ def outcomes(rows: Any) -> Any:
         "throttled": g["throttled"].agg(lambda s: bool((s > 0).any())),
     })
     return out.reset_index().astype({"all_accepted": bool, "throttled": bool})
+
+
+def verdict(rows: Any, *, limit: float = 30.0, burst: float = 30.0, tolerance: float = 0.15) -> Any:
+    """Per policy, how a run compares with the account's token bucket, in words that do
+    not change from run to run.
+
+    A bucket of `burst` tokens refilled at `limit` per second lets at most
+    ``burst + limit * seconds`` submits through in `seconds`, and `messages` take at least
+    ``(messages - burst) / limit`` seconds (smpp-facts.md §1.3: 30 msg/s per account).
+
+    Args:
+        rows: what `compare` returns.
+        limit, burst: the account's rate (msg/s) and its bucket (submits).
+        tolerance: how close to the bucket's bound counts as "at" it.
+
+    Returns:
+        A DataFrame: policy; ``used_the_limit`` (accepted within `tolerance` of what the
+        bucket let through during the run: the sender kept the account busy); ``resubmits``
+        ("none", "under 1 per message", "1 or more per message"); ``duration`` ("near the
+        minimum" up to 1.5 times the bucket's minimum, "over 1.5x the minimum", or "-" when
+        messages were lost).
+    """
+    import pandas as pd
+
+    out = []
+    for name, g in rows.groupby("policy", sort=False):
+        messages, seconds = len(g), float(g["done"].max())
+        accepted = int((g["command_status"] == 0).sum())
+        resubmits = int(g["tries"].sum()) - messages
+        minimum = max(messages - burst, 0.0) / limit
+        if accepted < messages:
+            duration = "-"
+        elif seconds <= max(1.5 * minimum, 1.0):
+            duration = "near the minimum"
+        else:
+            duration = "over 1.5x the minimum"
+        if resubmits == 0:
+            again = "none"
+        else:
+            again = "under 1 per message" if resubmits < messages else "1 or more per message"
+        out.append({
+            "policy": name,
+            "used_the_limit": accepted >= (1 - tolerance) * (burst + limit * seconds),
+            "resubmits": again,
+            "duration": duration,
+        })
+    return pd.DataFrame(out)

@@ -827,13 +827,13 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
         top = statuses.most_common(1)[0][0]
         counts: dict[str, Any] = {f"deliver_sm_resp {status_name(s)}": n for s, n in statuses.items()}
         counts.update({"receipts delivered more than once": repeats,
-                       "receipts given up by the SMSC": dropped})
+                       "receipts given up (noted in the trace)": dropped})
         out.append(Finding(
             "warning", "receipt-resp-retried",
             f"{_count(len(retried), 'receipt')} answered with a status the provider retries",
             explain_deliver_sm_resp(top).explanation + ". Every such answer makes the provider "
-            "send the receipt again later, so receipts come late, several times, and after "
-            "enough attempts not at all.",
+            "send the receipt again later, so receipts come late and several times; many SMSCs "
+            "stop after a number of attempts, and then the receipt never comes.",
             "Answer every deliver_sm with ESME_ROK (0) once the receipt is stored; use a "
             "non-zero status only to ask for a resend on purpose (retried: "
             + ", ".join(f"0x{s:02X}" for s in sorted(DELIVER_SM_RESP_RETRY)) + ").",
@@ -872,8 +872,8 @@ def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
             out.append(Finding(
                 "warning", "receipt-resp-missing",
                 f"{_count(len(unanswered) or len(orphan), 'receipt')} without a matching deliver_sm_resp",
-                cause + ": after its timeout the SMSC sends the receipt again (duplicates), and "
-                "after a few attempts drops it. A deliver_sm_resp must carry the sequence_number "
+                cause + ": after its timeout the SMSC sends the receipt again (duplicates), and many "
+                "SMSCs give up after a few attempts. A deliver_sm_resp must carry the sequence_number "
                 "of the deliver_sm it answers (SMPP v3.4 §4.6.2).",
                 "Answer every deliver_sm promptly with its own sequence_number (smpplib: build the "
                 "response, then set resp.sequence = pdu.sequence, as smpplib's own client does).",

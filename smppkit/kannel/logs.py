@@ -37,7 +37,6 @@ from typing import Any
 
 from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import status_name
-from smppkit.protocol.errors import LocalProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES
 from smppkit.sms.receipts import is_receipt
 from smppkit.sms.udh import concat_of
@@ -276,7 +275,7 @@ def _octets(command: str, fields: dict[str, Any]) -> str | None:
         pdu = cls(command_status=fields.get("command_status") or 0,
                   sequence_number=fields.get("sequence_number") or 0, **body)
         return encode(pdu).hex()
-    except (LocalProtocolError, ValueError, TypeError):
+    except (ValueError, TypeError):  # InvalidArgument is a ValueError
         return None
 
 

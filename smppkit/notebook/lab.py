@@ -42,6 +42,7 @@ from smppkit.protocol.session import (
     Rejected,
     Role,
     Session,
+    answers,
 )
 
 __all__ = [
@@ -256,23 +257,26 @@ def exchange(address: str, pdus: Iterable[Pdu], *, timeout: float = 2.0) -> list
     """
     host, _, port = address.rpartition(":")
     session = Session(Role.ESME)
-    answers: list[Any] = []
+    replies: list[Any] = []
     with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout) as sock:
         for pdu in pdus:
             sent = session.send(pdu, force=True)
             sock.sendall(session.data_to_send())
-            answers.append(_answer_to(session, sock, sent.sequence_number, timeout))
+            replies.append(_answer_to(session, sock, sent, timeout))
         if session.is_bound:
             from smppkit.protocol.pdus import Unbind
 
             with contextlib.suppress(OSError, LocalProtocolError):
                 sent = session.send(Unbind())
                 sock.sendall(session.data_to_send())
-                _answer_to(session, sock, sent.sequence_number, timeout)
-    return answers
+                _answer_to(session, sock, sent, timeout)
+    return replies
 
 
-def _answer_to(session: Session, sock: socket.socket, seq: int, timeout: float) -> Any:
+def _answer_to(session: Session, sock: socket.socket, request: Pdu, timeout: float) -> Any:
+    """The response to `request` (same sequence_number, a matching command_id: `answers`),
+    or a Rejected/InvalidPdu event, or None after `timeout`."""
+    seq = request.sequence_number
     deadline = time.monotonic() + timeout
     while True:
         event = session.next_event()
@@ -295,7 +299,7 @@ def _answer_to(session: Session, sock: socket.socket, seq: int, timeout: float) 
         if isinstance(event, Rejected | InvalidPdu):
             return event
         if isinstance(event, Pdu):
-            if event.command_id.is_response and event.sequence_number == seq:
+            if event.sequence_number == seq and answers(request.command_id, event.command_id):
                 return event
             if not event.command_id.is_response and event.command_name in ("deliver_sm", "data_sm"):
                 with contextlib.suppress(LocalProtocolError, RemoteProtocolError):

@@ -25,7 +25,7 @@ import html
 import re
 from typing import Any
 
-from smppkit.protocol.errors import LocalProtocolError
+from smppkit.protocol.errors import InvalidArgument
 from smppkit.sms.explain import Explanation, explain
 from smppkit.sms.receipts import ReceiptError, message_id_key, parse_receipt
 from smppkit.sms.text import ENCODINGS, METHODS, plan
@@ -67,7 +67,7 @@ def compose(text: str, encoding: str = "auto", method: str = "udh8", reference: 
         of SMPP v3.4 §5.3.2.22-24), ``reasons`` and ``parts`` (a DataFrame, one row per part).
 
     Raises:
-        LocalProtocolError: as `plan` (a character the forced encoding cannot carry,
+        InvalidArgument: as `plan` (a character the forced encoding cannot carry,
             a reference out of range, more than 255 parts).
     """
     p = plan(text, encoding, method, reference)
@@ -140,7 +140,7 @@ _ALTERNATIVES = (("encoding", "auto"), ("encoding", "ucs2"), ("method", "udh16")
                  ("method", "payload"), ("reference", 0))
 
 
-def _cannot(exc: LocalProtocolError, text: str, encoding: str, method: str, reference: int) -> str:
+def _cannot(exc: InvalidArgument, text: str, encoding: str, method: str, reference: int) -> str:
     """What went wrong in plain words, and the first change of input that would work."""
     esc = html.escape
     why = str(exc.args[0]) if exc.args else str(exc)
@@ -151,7 +151,7 @@ def _cannot(exc: LocalProtocolError, text: str, encoding: str, method: str, refe
             continue
         try:
             plan(text, **{**choice, name: value})
-        except LocalProtocolError:
+        except InvalidArgument:
             continue
         hint = f" It can be sent with {name} <b>{esc(str(value))}</b>."
         break
@@ -164,7 +164,7 @@ def _compose_html(text: str, encoding: str, method: str, reference: int) -> str:
     esc = html.escape
     try:
         c = compose(text, encoding, method, reference)
-    except LocalProtocolError as exc:
+    except InvalidArgument as exc:
         return _cannot(exc, text, encoding, method, reference)
     head = (
         f"<p><b>{esc(ENCODINGS[c['encoding']].label)}</b> (data_coding {c['data_coding']}), "

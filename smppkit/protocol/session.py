@@ -68,11 +68,25 @@ __all__ = [
     "Role",
     "Session",
     "State",
+    "answers",
 ]
 
 _C = CommandId
 _S = CommandStatus
 MAX_SEQUENCE = 0x7FFFFFFF
+
+
+def answers(request_id: int, response_id: int) -> bool:
+    """True if a response with command_id `response_id` answers a request with `request_id`
+    that carries the same sequence_number: the request's command_id with bit 31 set, or
+    generic_nack, which answers any request.
+
+    "The associated SMPP response PDU must preserve this field [sequence_number]" -- SMPP
+    v3.4 §3.2; a response's command_id is the request's with bit 31 set -- §5.1.2.1;
+    generic_nack -- §4.3. A response of another type with the same sequence_number answers
+    nothing: the request stays open until it is answered or times out.
+    """
+    return response_id == _C.generic_nack or response_id == request_id | RESPONSE_BIT
 
 
 class Role(enum.Enum):
@@ -305,9 +319,7 @@ class Session:
         cid = pdu.command_id
         seq = pdu.sequence_number
         request = self.outstanding.get(seq)
-        if request is None or (
-            cid != _C.generic_nack and request.pdu.command_id | RESPONSE_BIT != cid
-        ):
+        if request is None or not answers(request.pdu.command_id, cid):
             return pdu  # answers nothing we sent: no state change, our request stays open
         del self.outstanding[seq]
         if cid in BIND_STATES and pdu.command_status == 0:
@@ -361,9 +373,7 @@ class Session:
         seq = pdu.sequence_number
         cid = pdu.command_id
         request = self._owed.get(seq)
-        if cid != _C.generic_nack and not force and (
-            request is None or request | RESPONSE_BIT != cid
-        ):
+        if cid != _C.generic_nack and not force and (request is None or not answers(request, cid)):
             raise LocalProtocolError(
                 f"{cid.name} seq={seq} answers no request the peer sent", command_id=cid
             )

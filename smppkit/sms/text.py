@@ -7,6 +7,11 @@ into parts of at most `limit` units, so no part ever exceeds its limit and no es
 sequence or surrogate pair is ever cut. Everything is a pure function of its arguments:
 the concatenation reference is a parameter, never random.
 
+Errors: a bad argument (an unknown encoding or method, a character the chosen encoding
+cannot carry, a reference out of range, more than 255 parts) raises `InvalidArgument`, a
+`ValueError`; octets received from a peer that break a rule raise `RemoteProtocolError`.
+Nothing here raises `LocalProtocolError`: no session state is involved.
+
 Units and limits. One SMS carries 140 octets of user data -- 3GPP TS 23.040 §9.2.3.24
 (TP-UD). That is 160 septets, 140 octets or 70 UTF-16 code units. A concatenation UDH takes
 6 octets (IEI 0x00, 8-bit reference: ``05 00 03 RR TT SS``) or 7 octets (IEI 0x08, 16-bit
@@ -74,7 +79,7 @@ from typing import Any
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 
 from smppkit.protocol.constants import CommandStatus, EsmClass
-from smppkit.protocol.errors import LocalProtocolError, RemoteProtocolError
+from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.pdus import DeliverSm, Pdu, SubmitSm
 from smppkit.sms.udh import concat_udh, looks_like_concat_udh, parse_udh, split_udh
 
@@ -158,7 +163,7 @@ def _encoding(name: str) -> _Encoding:
     try:
         return ENCODINGS[name]
     except KeyError:
-        raise LocalProtocolError(
+        raise InvalidArgument(
             f"unknown encoding {name!r}; use one of {', '.join(ENCODINGS)}"
         ) from None
 
@@ -181,7 +186,7 @@ def gsm_septets(text: str) -> int:
     """Septets `text` takes in GSM 03.38 (2 for each extension-table character).
 
     Raises:
-        LocalProtocolError: a character is not in GSM 03.38.
+        InvalidArgument: a character is not in GSM 03.38.
     """
     return len(encode_text(text, "gsm"))
 
@@ -198,7 +203,7 @@ def encode_text(text: str, encoding: str) -> bytes:
         The encoded octets (without any UDH).
 
     Raises:
-        LocalProtocolError: a character the encoding cannot carry (named, with its position),
+        InvalidArgument: a character the encoding cannot carry (named, with its position),
             or an unknown encoding.
     """
     enc = _encoding(encoding)
@@ -208,7 +213,7 @@ def encode_text(text: str, encoding: str) -> bytes:
             try:
                 out += _GSM_ENCODE[ch]
             except KeyError:
-                raise LocalProtocolError(
+                raise InvalidArgument(
                     f"{_char_desc(ch)} at position {pos} is not in GSM 03.38", _S.ESME_RINVPARLEN
                 ) from None
         return bytes(out)
@@ -218,7 +223,7 @@ def encode_text(text: str, encoding: str) -> bytes:
     except UnicodeEncodeError as exc:
         ch = text[exc.start]
         why = "a lone surrogate" if enc.name == "ucs2" else f"not in {enc.label}"
-        raise LocalProtocolError(
+        raise InvalidArgument(
             f"{_char_desc(ch)} at position {exc.start} is {why}", _S.ESME_RINVPARLEN
         ) from None
 
@@ -289,15 +294,15 @@ def decode_text(data: bytes, data_coding: int, *, errors: str = "strict") -> str
     Raises:
         RemoteProtocolError: (strict) an octet the coding cannot carry, a lone trailing
             escape, or UCS-2 with an odd length or a lone surrogate.
-        LocalProtocolError: a data_coding that is not text (binary, or unknown here).
+        InvalidArgument: a data_coding that is not text (binary, or unknown here).
     """
     if errors not in ("strict", "replace"):
-        raise LocalProtocolError(f"errors must be 'strict' or 'replace', not {errors!r}")
+        raise InvalidArgument(f"errors must be 'strict' or 'replace', not {errors!r}")
     if data_coding == 0x00 or 0xF0 <= data_coding <= 0xF3:
         return _gsm_decode(data, errors)
     codec = _DECODERS.get(data_coding)
     if codec is None:
-        raise LocalProtocolError(f"data_coding 0x{data_coding:02X} is not a text coding known here")
+        raise InvalidArgument(f"data_coding 0x{data_coding:02X} is not a text coding known here")
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -325,14 +330,14 @@ def pack_septets(septets: bytes, fill: int = 0) -> bytes:
     first, after `fill` zero bits -- 3GPP TS 23.038 §6.1.2.1.1.
 
     Raises:
-        LocalProtocolError: an octet above 0x7F, or `fill` outside 0..6.
+        InvalidArgument: an octet above 0x7F, or `fill` outside 0..6.
     """
     if not 0 <= fill <= 6:
-        raise LocalProtocolError(f"fill must be 0..6 bits, not {fill}")
+        raise InvalidArgument(f"fill must be 0..6 bits, not {fill}")
     acc, nbits, out = 0, fill, bytearray()
     for pos, septet in enumerate(septets):
         if septet > 0x7F:
-            raise LocalProtocolError(f"octet 0x{septet:02X} at position {pos} is not a septet")
+            raise InvalidArgument(f"octet 0x{septet:02X} at position {pos} is not a septet")
         acc |= septet << nbits
         nbits += 7
         while nbits >= 8:
@@ -522,10 +527,10 @@ def _encoding_reason(text: str, asked: str, enc: _Encoding) -> str:
 
 def _check_reference(method: str, reference: int) -> None:
     if isinstance(reference, bool) or not isinstance(reference, int):
-        raise LocalProtocolError(f"reference must be an int, not {type(reference).__name__}")
+        raise InvalidArgument(f"reference must be an int, not {type(reference).__name__}")
     top = 0xFF if method == "udh8" else 0xFFFF
     if not 0 <= reference <= top:
-        raise LocalProtocolError(f"reference {reference} does not fit {method} (0..{top})")
+        raise InvalidArgument(f"reference {reference} does not fit {method} (0..{top})")
 
 
 def plan(text: str, encoding: str = "auto", method: str = "udh8", reference: int = 0) -> Plan:
@@ -543,13 +548,13 @@ def plan(text: str, encoding: str = "auto", method: str = "udh8", reference: int
         A `Plan`; its `reasons` explain each decision.
 
     Raises:
-        LocalProtocolError: a character the forced encoding cannot carry, an unknown
+        InvalidArgument: a character the forced encoding cannot carry, an unknown
             encoding or method, a reference out of range, or more than 255 parts.
     """
     if not isinstance(text, str):
-        raise LocalProtocolError(f"text must be a str, not {type(text).__name__}")
+        raise InvalidArgument(f"text must be a str, not {type(text).__name__}")
     if method not in METHODS:
-        raise LocalProtocolError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+        raise InvalidArgument(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if encoding == "auto":
         enc = ENCODINGS["gsm" if is_gsm(text) else "ucs2"]
     else:
@@ -564,7 +569,7 @@ def plan(text: str, encoding: str = "auto", method: str = "udh8", reference: int
     if method == "payload":
         limit = enc.max_payload_units()
         if units > limit:
-            raise LocalProtocolError(
+            raise InvalidArgument(
                 f"{units} {unit}s exceed message_payload's 65535 octets", _S.ESME_RINVMSGLEN
             )
         air = _greedy(atoms, enc.limit(METHODS["udh8"])) if units > single else [atoms]
@@ -590,7 +595,7 @@ def plan(text: str, encoding: str = "auto", method: str = "udh8", reference: int
     total = len(groups)
     # sar_total_segments and the UDH total are one octet -- SMPP v3.4 §5.3.2.23
     if total > 255:
-        raise LocalProtocolError(
+        raise InvalidArgument(
             f"{units} {unit}s need {total} parts; concatenation allows 255", _S.ESME_RINVMSGLEN
         )
     how = {
@@ -668,12 +673,12 @@ def to_pdus(
         The PDUs in part order, sequence_number 0 (a Session assigns them).
 
     Raises:
-        LocalProtocolError: as for `plan`, or a field set twice or invalid.
+        InvalidArgument: as for `plan`, or a field set twice or invalid.
     """
     the_plan = text if isinstance(text, Plan) else plan(text, encoding, method, reference)
     for name in ("short_message", "data_coding", "tlvs"):
         if name in fields:
-            raise LocalProtocolError(f"{name} comes from the plan; do not pass it")
+            raise InvalidArgument(f"{name} comes from the plan; do not pass it")
     out: list[Pdu] = []
     for part in the_plan.parts:
         udhi = EsmClass.udhi if part.udh else 0
@@ -738,7 +743,7 @@ def _fragment(item: Part | Pdu) -> _Frag:
         return _Frag(item.method, item.reference, item.total, item.seq, item.data,
                      item.data_coding, ("", ""))
     if not hasattr(item, "esm_class") or not hasattr(item, "data_coding"):
-        raise LocalProtocolError(f"{type(item).__name__} carries no message text")
+        raise InvalidArgument(f"{type(item).__name__} carries no message text")
     addrs = (getattr(item, "source_addr", ""), getattr(item, "destination_addr", ""))
     body: bytes = getattr(item, "short_message", b"")  # data_sm has only message_payload
     payload = item.tlv("message_payload")
@@ -783,16 +788,16 @@ def reassemble(items: Iterable[Part | Pdu]) -> Reassembled:
     submit_sm and deliver_sm alike. Duplicates and gaps are reported, not fatal.
 
     Raises:
-        LocalProtocolError: no parts, or parts of more than one message (use
+        InvalidArgument: no parts, or parts of more than one message (use
             `reassemble_all`).
         RemoteProtocolError: a UDH that runs past its short_message.
     """
     groups = reassemble_all(items)
     if not groups:
-        raise LocalProtocolError("nothing to reassemble")
+        raise InvalidArgument("nothing to reassemble")
     if len(groups) > 1:
         refs = ", ".join(f"{g.method}:{g.reference}" for g in groups)
-        raise LocalProtocolError(f"parts of {len(groups)} messages ({refs}); use reassemble_all")
+        raise InvalidArgument(f"parts of {len(groups)} messages ({refs}); use reassemble_all")
     return groups[0]
 
 
@@ -1029,7 +1034,7 @@ def diagnose_text(
         The findings, most important first within each PDU; empty when all is well.
     """
     if smsc_alphabet not in ("gsm", "latin1"):
-        raise LocalProtocolError(f"smsc_alphabet must be 'gsm' or 'latin1', not {smsc_alphabet!r}")
+        raise InvalidArgument(f"smsc_alphabet must be 'gsm' or 'latin1', not {smsc_alphabet!r}")
     if isinstance(message, str):
         return _text_findings(message, smsc_alphabet)
     pdus = [message] if isinstance(message, Pdu) else list(message)

@@ -157,6 +157,8 @@ def test_throttle_lab_compares_policies(start_sim):
     assert (summary["messages"] == 60).all()
     assert (rows["command_status"] == 0).all()
     assert summary["throttled"].sum() > 0
+    judged = throttling.verdict(rows, limit=30, burst=30)
+    assert (judged["resubmits"] == "under 1 per message").all()
 
 
 def test_throttle_lab_without_resubmit_leaves_messages_throttled(start_sim):
@@ -198,6 +200,34 @@ def test_outcomes_and_summary_of_hand_made_rows():
     assert summary.loc["b", "accepted"] == 1
     assert summary.loc["a", "throttled_share"] == 0.5  # 2 of 4 submits
     assert summary.loc["b", "limit_per_s"] == 30
+
+
+def _rows(policy, done, tries, statuses):
+    pd = pytest.importorskip("pandas")
+    n = len(done)
+    return pd.DataFrame({"policy": [policy] * n, "n": range(n), "sent": [0.0] * n, "done": done,
+                         "tries": tries, "throttled": [t - 1 for t in tries],
+                         "command_status": statuses, "rate": [None] * n})
+
+
+def test_verdict_compares_a_run_with_the_token_bucket():
+    pd = pytest.importorskip("pandas")
+    # limit 10/s, burst 10. "at the limit": 40 accepted in 3.0 s (the bucket allows 10 + 30);
+    # one resubmit in 40, and 3.0 s is the minimum for 40 messages
+    at_limit = _rows("at the limit", [3.0] * 40, [2] + [1] * 39, [0] * 40)
+    # "slow": 40 accepted in 8 s (the bucket allowed 90), none resubmitted
+    slow = _rows("slow", [8.0] * 40, [1] * 40, [0] * 40)
+    # "hammer": 20 of 40 accepted in 1 s (the bucket allows 20), 5 tries each
+    hammer = _rows("hammer", [1.0] * 40, [5] * 40, [0] * 20 + [0x58] * 20)
+    got = throttling.verdict(pd.concat([at_limit, slow, hammer]), limit=10, burst=10)
+    assert got.to_dict("records") == [
+        {"policy": "at the limit", "used_the_limit": True, "resubmits": "under 1 per message",
+         "duration": "near the minimum"},
+        {"policy": "slow", "used_the_limit": False, "resubmits": "none",
+         "duration": "over 1.5x the minimum"},
+        {"policy": "hammer", "used_the_limit": True, "resubmits": "1 or more per message",
+         "duration": "-"},
+    ]
 
 
 def test_throttle_lab_runs_where_an_event_loop_is_running(start_sim):

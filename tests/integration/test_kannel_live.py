@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 import smppkit
-from smppkit.kannel.config import KannelLab, KannelNotInstalled, check_config, find_kannel
+from smppkit.kannel.checks import check_config
 from smppkit.kannel.logs import read_bearerbox_log
+from smppkit.kannel.runner import KannelLab, KannelNotInstalled, find_kannel
 
 pytestmark = pytest.mark.integration
 

@@ -210,6 +210,22 @@ def test_cluster_resends_what_a_hung_member_leaves_unanswered(start_sim):
     assert all(s.address == sim.address("SMPP2") for s in sent if s.resent)
 
 
+def test_cluster_waits_on_a_member_rebound_while_waiting(start_sim):
+    # Receipts held for the cluster while no member is bound come on SMPP1's new bind, made
+    # after the wait began: the wait must watch binds made during it, not only the first ones.
+    sim = start_sim(dlr_delay=0.5)
+    with client.connect_cluster(sim, fallback=None, reconnect=FAST) as cluster:
+        sim.stop_instance("SMPP1")
+        assert _until(lambda: [c.name for c in cluster.live()] == ["SMPP2"], 5)
+        sent = [cluster.send_text("447700900000", f"m{i}") for i in range(4)]
+        sim.stop_instance("SMPP2")  # before the receipts are due
+        assert _until(lambda: not cluster.live(), 5)
+        threading.Timer(0.5, sim.start_instance, ("SMPP1",)).start()
+        df = cluster.wait_for_receipts(sent, timeout=10)
+    assert (df["outcome"] == "delivered").all()
+    assert set(df["address"]) == {sim.address("SMPP1")}
+
+
 def test_cluster_on_a_flaky_link_loses_nothing(start_sim):
     sim = start_sim(scenario="flaky-link")  # SMPP1 drops each connection after 20 PDUs
     with client.connect_cluster(sim, reconnect=FAST, probation=1) as cluster:
