@@ -20,7 +20,7 @@ from typing import Any
 from smppkit.protocol.constants import CommandStatus, MessageState, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 
-__all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "write_tlvs"]
+__all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "tlv_bytes", "write_tlvs"]
 
 _S = CommandStatus
 _U16 = struct.Struct(">H")
@@ -408,20 +408,35 @@ def _decode_tlv(tag: int, raw: bytes) -> Tlv:
     raise AssertionError(kind)  # pragma: no cover
 
 
+def _tlv_writer(kind: str | None) -> Any:
+    """value -> its TLV value octets, for one kind of `TLV_KINDS`."""
+    if kind is None or kind == "octets":
+        return bytes
+    if kind in _INT_SIZES:
+        size = _INT_SIZES[kind]
+        return lambda value: int(value).to_bytes(size, "big")
+    if kind == "nec":
+        return lambda value: bytes((value[0],)) + value[1].to_bytes(2, "big")
+    if kind == "empty":
+        return lambda value: b""
+    return lambda value: value.encode("latin-1") + b"\x00"
+
+
+_TLV_WRITERS: dict[int, Any] = {int(tag): _tlv_writer(kind) for tag, kind in TLV_KINDS.items()}
+_pack_tlv_head = _TLV_HEAD.pack
+
+
+def tlv_bytes(tlvs: tuple[Tlv, ...]) -> bytes:
+    """The wire form of already-validated TLVs."""
+    parts = []
+    writers = _TLV_WRITERS
+    for tlv in tlvs:
+        raw = writers.get(tlv.tag, bytes)(tlv.value)
+        parts.append(_pack_tlv_head(tlv.tag, len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
+
+
 def write_tlvs(tlvs: tuple[Tlv, ...], out: bytearray) -> None:
     """Append the wire form of already-validated TLVs to `out`."""
-    for tlv in tlvs:
-        kind = TLV_KINDS.get(tlv.tag)
-        value = tlv.value
-        if kind is None or kind == "octets":
-            raw = value
-        elif kind in _INT_SIZES:
-            raw = int(value).to_bytes(_INT_SIZES[kind], "big")
-        elif kind == "nec":
-            raw = bytes([value[0]]) + value[1].to_bytes(2, "big")
-        elif kind == "empty":
-            raw = b""
-        else:
-            raw = value.encode("latin-1") + b"\x00"
-        out += _TLV_HEAD.pack(tlv.tag, len(raw))
-        out += raw
+    out += tlv_bytes(tlvs)
