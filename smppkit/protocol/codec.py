@@ -30,6 +30,7 @@ __all__ = [
 _S = CommandStatus
 _HEADER = struct.Struct(">IIII")
 _pack_header = _HEADER.pack
+_LENGTH = struct.Struct(">I")
 #: "command_length ... the overall length of the SMPP PDU in octets" -- SMPP v3.4 §3.2
 HEADER_LENGTH = 16
 #: Default refusal limit for command_length. The largest legal v3.4 PDU is far smaller
@@ -370,9 +371,10 @@ class Framer:
         if self.broken is not None:
             raise self.broken
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < 4:
+        have = len(buf) - pos
+        if have < 4:
             return None
-        length = int.from_bytes(buf[pos : pos + 4], "big")
+        (length,) = _LENGTH.unpack_from(buf, pos)
         if length < HEADER_LENGTH or length > self.max_command_length:
             seq = None
             if len(buf) - pos >= HEADER_LENGTH:
@@ -386,8 +388,12 @@ class Framer:
                 sequence_number=seq,
             )
             raise self.broken
-        if len(buf) - pos < length:
+        if have < length:
             return None
+        if pos == 0 and have == length:  # the common case: the buffer is one whole PDU
+            frame = bytes(buf)
+            buf.clear()
+            return frame
         frame = bytes(buf[pos : pos + length])
         pos += length
         if pos == len(buf):

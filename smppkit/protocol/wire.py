@@ -408,31 +408,35 @@ def _decode_tlv(tag: int, raw: bytes) -> Tlv:
     raise AssertionError(kind)  # pragma: no cover
 
 
-def _tlv_writer(kind: str | None) -> Any:
-    """value -> its TLV value octets, for one kind of `TLV_KINDS`."""
-    if kind is None or kind == "octets":
-        return bytes
-    if kind in _INT_SIZES:
-        size = _INT_SIZES[kind]
-        return lambda value: int(value).to_bytes(size, "big")
-    if kind == "nec":
-        return lambda value: bytes((value[0],)) + value[1].to_bytes(2, "big")
-    if kind == "empty":
-        return lambda value: b""
-    return lambda value: value.encode("latin-1") + b"\x00"
-
-
-_TLV_WRITERS: dict[int, Any] = {int(tag): _tlv_writer(kind) for tag, kind in TLV_KINDS.items()}
+# tag -> how its value is written: the octets' length for an integer, else a kind code
+_CSTR_KIND, _NEC_KIND, _EMPTY_KIND, _OCTETS_KIND = -1, -2, -3, -4
+_TLV_WRITE: dict[int, int] = {
+    int(tag): _INT_SIZES.get(kind) or {"nec": _NEC_KIND, "empty": _EMPTY_KIND,
+                                       "octets": _OCTETS_KIND}.get(kind, _CSTR_KIND)
+    for tag, kind in TLV_KINDS.items()
+}
 _pack_tlv_head = _TLV_HEAD.pack
 
 
 def tlv_bytes(tlvs: tuple[Tlv, ...]) -> bytes:
     """The wire form of already-validated TLVs."""
     parts = []
-    writers = _TLV_WRITERS
+    how = _TLV_WRITE
     for tlv in tlvs:
-        raw = writers.get(tlv.tag, bytes)(tlv.value)
-        parts.append(_pack_tlv_head(tlv.tag, len(raw)))
+        tag = tlv.tag
+        value = tlv.value
+        kind = how.get(tag, _OCTETS_KIND)
+        if kind > 0:
+            raw = int(value).to_bytes(kind, "big")
+        elif kind == _CSTR_KIND:
+            raw = value.encode("latin-1") + b"\x00"
+        elif kind == _OCTETS_KIND:
+            raw = value
+        elif kind == _NEC_KIND:
+            raw = bytes((value[0],)) + value[1].to_bytes(2, "big")
+        else:
+            raw = b""
+        parts.append(_pack_tlv_head(tag, len(raw)))
         parts.append(raw)
     return b"".join(parts)
 

@@ -47,7 +47,7 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from smppkit.protocol.constants import CommandId, CommandStatus, MessageState, TlvTag
 from smppkit.protocol.errors import LocalProtocolError
@@ -113,6 +113,10 @@ __all__ = [
 
 _C = CommandId
 _S = CommandStatus
+_RECEIPTED_MESSAGE_ID = TlvTag.receipted_message_id
+# command_ids as plain ints for the per-PDU tests (an enum member's lookup costs more)
+_SUBMIT_SM, _GENERIC_NACK = int(_C.submit_sm), int(_C.generic_nack)
+_ANSWERS = frozenset({int(_C.deliver_sm_resp), int(_C.data_sm_resp), _GENERIC_NACK})
 
 #: err code of a concatenated message whose parts came through different instances, or
 #: never all arrived: the provider's "Invalid/Illegal Message" (smpp-facts.md §1.8).
@@ -140,6 +144,11 @@ _FINAL_STATES: dict[str, MessageState] = {
 MAX_RETRY_DELAY = 60.0
 #: Seconds between the housekeeping sweeps (expired receipts, incomplete messages).
 SWEEP_INTERVAL = 0.5
+#: Finished messages a cluster remembers for query_sm, the oldest forgotten first (a
+#: `Final` each, about 250 bytes: benchmarks/receipt_store.py).
+FINISHED_KEPT = 100_000
+#: Stands for the id in a receipt text made once per (stat, err, dates) by format_receipt.
+_ID_MARK = "\x00"
 
 
 # --- actions: what the engine asks its driver to do ---------------------------------------
@@ -296,10 +305,15 @@ class Message:
 
 @dataclass(eq=False, slots=True)
 class Job:
-    """A deliver_sm (receipt or MO) held in the store until it is delivered or expires."""
+    """A deliver_sm (receipt or MO) held in the store until it is delivered or expires.
+
+    An MO job holds its `pdu`; a receipt holds its `receipt` fields (source_addr,
+    destination_addr, esm_class, short_message, tlvs) and its PDU is built as it is sent,
+    with the sequence_number the session gives it.
+    """
 
     account: str
-    pdu: Pdu
+    pdu: Pdu | None
     expires_at: float
     message_id: int | None = None
     attempts: int = 0
@@ -307,6 +321,18 @@ class Job:
     retry: bool = True  # False: a fault's extra copy, sent once and never retried
     done: bool = False
     order: int = 0  # when it was made: a queue is kept in this order
+    receipt: tuple[str, str, int, bytes, tuple[Tlv, ...]] | None = None
+    receipt_id: str = ""  # the id the receipt carries, for the trace's notes
+
+
+class Final(NamedTuple):
+    """What is kept of a finished message for query_sm (§4.8): little, as up to
+    `FINISHED_KEPT` of them are held per cluster."""
+
+    account: str
+    state: str
+    err: int
+    done_at: float
 
 
 @dataclass(eq=False)
@@ -316,7 +342,7 @@ class Cluster:
     name: str
     instances: list[Instance] = field(default_factory=list)
     messages: dict[int, Message] = field(default_factory=dict)
-    finished: collections.OrderedDict[int, Message] = field(default_factory=collections.OrderedDict)
+    finished: collections.OrderedDict[int, Final] = field(default_factory=collections.OrderedDict)
     queue: dict[str, collections.deque[Job]] = field(default_factory=dict)
     groups: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     rr: itertools.count[int] = field(default_factory=itertools.count)
@@ -373,6 +399,11 @@ class Conn:
     def receiving(self) -> bool:
         return (not self.closing and self.bind in _RECEIVING and self.session.is_bound
                 and not self.session.unbinding)
+
+
+def _id_of(job: Job) -> str:
+    """' id:X' for a receipt's job (its id as the receipt carries it), '' for MO."""
+    return f" id:{job.receipt_id}" if job.receipt_id else ""
 
 
 def mo_pdus(source_addr: str, destination_addr: str, text: str, *, reference: int = 0,
@@ -438,6 +469,7 @@ class Engine:
         self._dirty: dict[int, Conn] = {}
         self._faults: dict[tuple[str, str], Fault | None] = {}
         self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
+        self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes]] = {}
         self._outbind_at = -1e18
         interval = config.enquire_link_interval
         self.enquire_interval = (interval if interval is not None else
@@ -654,22 +686,24 @@ class Engine:
             bind=c.bind, raw=data, note=note,
         )))
 
-    def note(self, c: Conn, text: str) -> None:
-        """A trace line with no PDU: a fault, a resend, an expired receipt."""
+    def note(self, c: Conn, text: str, message_id: str | None = None) -> None:
+        """A trace line with no PDU: a fault, a resend, an expired receipt (`message_id`:
+        the id of the message it is about)."""
         if not self.tracing:
             return
         event = dict.fromkeys(TRACE_FIELDS)
         event.update(time=round(self.now, 6), system="simulator", instance=c.instance.name,
                      session=c.ident, peer=c.peer, system_id=c.account, bind=c.bind,
-                     direction="", command="", note=text)
+                     direction="", command="", note=text, message_id=message_id)
         self._actions.append(Trace(event))
 
-    def note_instance(self, instance: str, text: str) -> None:
+    def note_instance(self, instance: str, text: str, message_id: str | None = None) -> None:
         if not self.tracing:
             return
         event = dict.fromkeys(TRACE_FIELDS)
         event.update(time=round(self.now, 6), system="simulator", instance=instance, session="",
-                     peer="", system_id="", bind="", direction="", command="", note=text)
+                     peer="", system_id="", bind="", direction="", command="", note=text,
+                     message_id=message_id)
         self._actions.append(Trace(event))
 
     # -- helpers -------------------------------------------------------------------------
@@ -747,9 +781,9 @@ class Engine:
 
     def _handle(self, c: Conn, pdu: Pdu) -> None:
         cid = pdu.command_id
-        if cid == _C.submit_sm:
+        if cid == _SUBMIT_SM:
             self._submit(c, pdu, SubmitSmResp)
-        elif cid == _C.deliver_sm_resp or cid == _C.data_sm_resp or cid == _C.generic_nack:
+        elif cid in _ANSWERS:
             self._deliver_answered(c, pdu)
         elif cid in _BIND_KINDS:
             self._bind(c, pdu)
@@ -1114,9 +1148,10 @@ class Engine:
         self._pending[msg.account] -= 1
         if cluster.messages.get(msg.id) is msg:
             del cluster.messages[msg.id]
-            cluster.finished[msg.id] = msg
-            if len(cluster.finished) > 100_000:
-                cluster.finished.popitem(last=False)
+            finished = cluster.finished
+            finished[msg.id] = Final(msg.account, msg.state, msg.err, msg.done_at)
+            if len(finished) > FINISHED_KEPT:
+                finished.popitem(last=False)
         if self._wants_receipt(msg, msg.state):
             self._enqueue(cluster, msg, msg.state, msg.err, msg.done_at)
         if msg.wants_alert and msg.state == "EXPIRED" and msg.err == 2:
@@ -1140,30 +1175,47 @@ class Engine:
     def _enqueue(self, cluster: Cluster, msg: Message, stat: str, err: int, done_at: float,
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
-        tlvs: tuple[Tlv, ...] = ()
+        tlvs = self._outcome_tlvs(stat, err)
         if self._receipted_id_tlv:
-            tlvs = (Tlv(TlvTag.receipted_message_id, rid),)
-        tlvs += self._outcome_tlvs(stat, err)
-        text = format_receipt(Receipt(id=rid, submit_date=stamp(msg.submitted_at),
-                                      done_date=stamp(done_at), stat=stat, err=f"{err:03d}"))
+            tlvs = (Tlv(_RECEIPTED_MESSAGE_ID, rid), *tlvs)
+        head, tail = self._receipt_text(stat, err, msg.submitted_at, done_at)
         # Every value here is the engine's own (addresses came through a checked submit),
-        # so the receipt is built without re-validation: see Pdu.trusted.
-        pdu = DeliverSm.trusted(source_addr=msg.destination_addr, destination_addr=msg.source_addr,
-                                esm_class=esm_class, short_message=text.encode("ascii"), tlvs=tlvs)
+        # so the receipt is built without re-validation when it is sent: see Pdu.trusted.
+        receipt = (msg.destination_addr, msg.source_addr, esm_class,
+                   head + rid.encode("ascii") + tail, tlvs)
         # a receipt is kept for as long as its message's validity period (§7.1.1)
         keep = done_at + max(msg.expires_at - msg.submitted_at, 1.0)
-        queue = cluster.queue.setdefault(msg.account, collections.deque())
-        queue.append(Job(msg.account, pdu, keep, msg.id, order=next(self._job_order)))
+        queue = cluster.queue.get(msg.account)
+        if queue is None:
+            queue = cluster.queue[msg.account] = collections.deque()
+        queue.append(Job(msg.account, None, keep, msg.id, order=next(self._job_order),
+                         receipt=receipt, receipt_id=rid))
         self.held_receipts += 1
         if self.scenario.faults:
             if self._fault("duplicate_receipt", msg.instance):
-                queue.append(Job(msg.account, pdu, keep, msg.id, note="fault duplicate_receipt",
-                                 retry=False, order=next(self._job_order)))
+                queue.append(Job(msg.account, None, keep, msg.id, note="fault duplicate_receipt",
+                                 retry=False, order=next(self._job_order), receipt=receipt,
+                                 receipt_id=rid))
                 self.held_receipts += 1
             if self._fault("receipt_before_resp", msg.instance):
                 self._pump(cluster, msg.account)  # now: it must go out before the resp
                 return
         self._pump_soon(cluster, msg.account)
+
+    def _receipt_text(self, stat: str, err: int, submitted_at: float,
+                      done_at: float) -> tuple[bytes, bytes]:
+        """The receipt text before and after its id, made by `format_receipt` once per
+        (stat, err, submit minute, done minute): receipts differ in little else."""
+        key = (stat, err, int(submitted_at // 60), int(done_at // 60))
+        found = self._texts.get(key)
+        if found is None:
+            if len(self._texts) > 4096:
+                self._texts.clear()
+            text = format_receipt(Receipt(id=_ID_MARK, submit_date=stamp(submitted_at),
+                                          done_date=stamp(done_at), stat=stat, err=f"{err:03d}"))
+            head, _, tail = text.partition(_ID_MARK)
+            found = self._texts[key] = (head.encode("ascii"), tail.encode("ascii"))
+        return found
 
     def _outcome_tlvs(self, stat: str, err: int) -> tuple[Tlv, ...]:
         """The receipt's message_state and network_error_code TLVs (those configured), made
@@ -1211,14 +1263,26 @@ class Engine:
 
     def _send_job(self, c: Conn, job: Job) -> None:
         job.attempts += 1
+        session = c.session
         try:
-            pdu = self._send(c, job.pdu)
+            if job.receipt is not None:
+                source, destination, esm_class, text, tlvs = job.receipt
+                pdu = session.send(DeliverSm.trusted(
+                    sequence_number=session.next_sequence(), source_addr=source,
+                    destination_addr=destination, esm_class=esm_class, short_message=text,
+                    tlvs=tlvs))
+            else:
+                assert job.pdu is not None
+                pdu = session.send(job.pdu)
         except LocalProtocolError as exc:  # the session went away under us
             self._requeue(c.instance.cluster, job, f"resend: {exc}")
             return
+        self._dirty[c.id] = c
         self.counters["deliver_sm"] += 1
         if job.note:
-            self.note(c, f"{job.note} (attempt {job.attempts})")
+            what = f"receipt id:{job.receipt_id}, " if job.receipt_id else ""
+            self.note(c, f"{job.note} ({what}attempt {job.attempts})",
+                      message_id=job.receipt_id or None)
         deadline = self.now + self.config.deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
         if not c.deadlines:
@@ -1274,7 +1338,8 @@ class Engine:
         self._leave(job)
         self.counters["receipts_expired"] += 1
         if c is not None:
-            self.note(c, f"receipt expired after {job.attempts} attempt(s): its validity ended")
+            self.note(c, f"receipt{_id_of(job)} expired after {job.attempts} attempt(s): its "
+                         "validity ended", message_id=job.receipt_id or None)
 
     def _expire_queue(self, cluster: Cluster, account: str, queue: collections.deque[Job]) -> None:
         now = self.now
@@ -1285,13 +1350,15 @@ class Engine:
             if job.expires_at <= now:
                 self._leave(job)
                 self.counters["receipts_expired"] += 1
-                self._note_account(cluster, account, f"receipt expired after {job.attempts} "
-                                   "attempt(s): its validity ended")
+                self._note_account(cluster, account, f"receipt{_id_of(job)} expired after "
+                                   f"{job.attempts} attempt(s): its validity ended",
+                                   job.receipt_id or None)
         cluster.queue[account] = keep
 
-    def _note_account(self, cluster: Cluster, account: str, text: str) -> None:
+    def _note_account(self, cluster: Cluster, account: str, text: str,
+                      message_id: str | None = None) -> None:
         if self.tracing:
-            self.note_instance(cluster.instances[0].name, f"{account}: {text}")
+            self.note_instance(cluster.instances[0].name, f"{account}: {text}", message_id)
 
     def _deliver_answered(self, c: Conn, pdu: Pdu) -> None:
         entry = c.inflight.pop(pdu.sequence_number, None)
@@ -1299,16 +1366,17 @@ class Engine:
             return
         job = entry[0]
         status = pdu.command_status
-        if status == 0 and pdu.command_id != _C.generic_nack:
+        if status == 0 and pdu.command_id != _GENERIC_NACK:
             self.counters["deliver_acked"] += 1
             self._leave(job)
             return
-        if status in DELIVER_SM_RESP_RETRY or pdu.command_id == _C.generic_nack:
+        if status in DELIVER_SM_RESP_RETRY or pdu.command_id == _GENERIC_NACK:
             self._retry(c, job, f"{pdu.command_name} status 0x{status:08X} is on the retry list")
             return
         self.counters["deliver_refused"] += 1
         self._leave(job)
-        self.note(c, f"receipt ended by {pdu.command_name} status 0x{status:08X} (not retried)")
+        self.note(c, f"receipt{_id_of(job)} ended by {pdu.command_name} status 0x{status:08X} "
+                     "(not retried)", message_id=job.receipt_id or None)
 
     # -- MO traffic, outages, outbind ----------------------------------------------------
 
@@ -1357,7 +1425,7 @@ class Engine:
 
     # -- query, cancel, replace: only the account's own messages (§5.1.3) -----------------
 
-    def _find(self, c: Conn, message_id: str) -> Message | None:
+    def _find(self, c: Conn, message_id: str) -> Message | Final | None:
         value = self.parse_id(message_id)
         if value is None:
             return None
@@ -1385,7 +1453,7 @@ class Engine:
 
     def _cancel(self, c: Conn, pdu: Any) -> None:
         msg = self._find(c, pdu.message_id)
-        if msg is None or msg.done_at is not None:
+        if msg is None or isinstance(msg, Final) or msg.done_at is not None:
             self._send(c, CancelSmResp(command_status=_S.ESME_RCANCELFAIL, sequence_number=pdu.sequence_number))
             return
         cluster = c.instance.cluster
@@ -1396,7 +1464,7 @@ class Engine:
 
     def _replace(self, c: Conn, pdu: Any) -> None:
         msg = self._find(c, pdu.message_id)
-        if msg is None or msg.done_at is not None:
+        if msg is None or isinstance(msg, Final) or msg.done_at is not None:
             self._send(c, ReplaceSmResp(command_status=_S.ESME_RREPLACEFAIL, sequence_number=pdu.sequence_number))
             return
         msg.short_message = pdu.short_message
