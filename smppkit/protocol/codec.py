@@ -30,6 +30,7 @@ __all__ = [
 _S = CommandStatus
 _HEADER = struct.Struct(">IIII")
 _pack_header = _HEADER.pack
+_unpack_header = _HEADER.unpack_from
 _LENGTH = struct.Struct(">I")
 #: "command_length ... the overall length of the SMPP PDU in octets" -- SMPP v3.4 §3.2
 HEADER_LENGTH = 16
@@ -82,7 +83,9 @@ def decode(data: bytes) -> Pdu:
     """
     if data.__class__ is not bytes:
         data = bytes(data)
-    length, command_id, status, seq = peek_header(data)
+    if len(data) < HEADER_LENGTH:
+        peek_header(data)  # raises, with its message
+    length, command_id, status, seq = _unpack_header(data)
     if length != len(data):
         raise RemoteProtocolError(
             f"command_length says {length} octets but the PDU has {len(data)}",
@@ -292,16 +295,26 @@ def _compile_decoder(cls: type[Pdu]) -> Any:
              "    pos = 16"]
     fall = "        return slow(cls, data, status, seq)"
     names: list[str] = []
+    run: list[str] = []  # a run of 1-octet integers: one bounds check for all of them
+
+    def close_run() -> None:
+        if run:
+            lines.extend([f"    if pos + {len(run)} > end:", fall])
+            lines.extend(f"    {v} = data[pos + {k}]" for k, v in enumerate(run))
+            lines.append(f"    pos += {len(run)}")
+            run.clear()
+
     for i, (name, kind) in enumerate(cls.body):
         names.append(name)
         v = f"v{i}"
+        if isinstance(kind, Int) and kind.size == 1:
+            run.append(v)
+            continue
+        close_run()
         if isinstance(kind, Int):
-            lines += [f"    if pos + {kind.size} > end:", fall]
-            if kind.size == 1:
-                lines.append(f"    {v} = data[pos]")
-            else:
-                lines.append(f"    {v} = int.from_bytes(data[pos:pos + {kind.size}], 'big')")
-            lines.append(f"    pos += {kind.size}")
+            lines += [f"    if pos + {kind.size} > end:", fall,
+                      f"    {v} = int.from_bytes(data[pos:pos + {kind.size}], 'big')",
+                      f"    pos += {kind.size}"]
         elif isinstance(kind, CString):
             lines.append(f"    nul = data.find(0, pos, pos + {kind.max_len})")
             if kind.fixed is None:
@@ -319,6 +332,7 @@ def _compile_decoder(cls: type[Pdu]) -> Any:
         else:
             env[f"read{i}"] = kind.read
             lines.append(f"    {v}, pos = read{i}(data, pos)")
+    close_run()
     lines.append("    pdu = new(cls)")
     set_status, set_seq, set_tlvs, _ = _PLANS[cls]
     env.update(set_status=set_status, set_seq=set_seq, set_tlvs=set_tlvs)

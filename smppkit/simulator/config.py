@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH
 
@@ -71,9 +71,9 @@ PROFILES: dict[str, tuple[InstanceSpec, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """How one message ends: its final `stat`, provider `err`, delay, and extras."""
+class Outcome(NamedTuple):
+    """How one message ends: its final `stat`, provider `err`, delay, and extras (a
+    NamedTuple: one is made for every message)."""
 
     stat: str = "DELIVRD"
     err: int = 0

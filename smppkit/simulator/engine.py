@@ -370,7 +370,7 @@ class Conn:
 
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
-        "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
+        "last_in", "pdus_in", "submits", "inflight", "deadline_armed", "enquire_seq", "outbound",
         "opened_at",
     )
 
@@ -388,10 +388,11 @@ class Conn:
         self.last_in = now
         self.pdus_in = 0
         self.submits = 0
-        self.inflight: dict[int, tuple[Job, float]] = {}  # seq -> (job, deadline)
-        # (deadline, seq, job) in send order: deliver_timeout is constant, so deadlines are
-        # sorted and one timer per connection serves them all
-        self.deadlines: collections.deque[tuple[float, int, Job]] = collections.deque()
+        # seq -> (job, deadline) of each deliver_sm awaiting its resp, in send order: as
+        # deliver_timeout is constant that is deadline order, and one timer per connection,
+        # armed for the first entry, serves them all (an answered one is simply gone)
+        self.inflight: dict[int, tuple[Job, float]] = {}
+        self.deadline_armed = False
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
@@ -542,7 +543,6 @@ class Engine:
         c.session.close()
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
-        c.deadlines.clear()
         if c.inflight:
             cluster = c.instance.cluster
             jobs = [job for job, _ in c.inflight.values()]
@@ -964,7 +964,8 @@ class Engine:
         if not (destination.isascii() and destination.isprintable() and destination):
             self._send(c, resp_cls(command_status=_S.ESME_RINVDSTADR, sequence_number=seq))
             return
-        if not _valid_address(pdu.source_addr, required=False):
+        source = pdu.source_addr
+        if source and not (source.isascii() and source.isprintable()):  # _valid_address
             self._send(c, resp_cls(command_status=_S.ESME_RINVSRCADR, sequence_number=seq))
             return
         if resp_cls is DataSmResp or not (pdu.schedule_delivery_time or pdu.validity_period):
@@ -981,8 +982,9 @@ class Engine:
         text = getattr(pdu, "short_message", b"")
         if not text:
             text = pdu.tlv(TlvTag.message_payload, b"")
-        msg = self._new_message(c, pdu, pdu.destination_addr, text, times, self._next_id())
-        resp = resp_cls.trusted(sequence_number=seq, message_id=self.resp_id(msg.id))
+        msg_id = self._id_base + next(self._ids)  # _next_id
+        msg = self._new_message(c, pdu, destination, text, times, msg_id)
+        resp = resp_cls.trusted(sequence_number=seq, message_id=self.resp_id(msg_id))
         if self.scenario.faults:
             self._respond_with_faults(c, resp, msg)
         else:
@@ -1118,7 +1120,7 @@ class Engine:
             return
         if outcome.intermediate or msg.registered_delivery & 0x10:
             self._at(msg.starts_at + outcome.delay / 2, self._intermediate, cluster, msg)
-        self._at(ends, self._finish, cluster, msg)
+        heapq.heappush(self._timers, (ends, next(self._order), self._finish, (cluster, msg)))
 
     def _expire_message(self, cluster: Cluster, msg: Message) -> None:
         if msg.done_at is None:
@@ -1285,24 +1287,24 @@ class Engine:
                       message_id=job.receipt_id or None)
         deadline = self.now + self.config.deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
-        if not c.deadlines:
+        if not c.deadline_armed:
+            c.deadline_armed = True
             self._at(deadline, self._deliver_deadlines, c)
-        c.deadlines.append((deadline, pdu.sequence_number, job))
 
     def _deliver_deadlines(self, c: Conn) -> None:
         """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
-        deadlines = c.deadlines
+        c.deadline_armed = False
+        inflight = c.inflight
         now = self.now
-        while deadlines and deadlines[0][0] <= now:
-            _, seq, job = deadlines.popleft()
-            entry = c.inflight.get(seq)
-            if entry is None or entry[0] is not job:
-                continue  # answered
-            del c.inflight[seq]
+        while inflight and not c.closing:
+            seq, (job, deadline) = next(iter(inflight.items()))
+            if deadline > now:
+                c.deadline_armed = True
+                self._at(deadline, self._deliver_deadlines, c)
+                return
+            del inflight[seq]
             c.session.forget(seq)
             self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
-        if deadlines and not c.closing:
-            self._at(deadlines[0][0], self._deliver_deadlines, c)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:
