@@ -129,8 +129,6 @@ class SimConfig:
         retry_delay: first back-off for a receipt the ESME asked to retry (doubles, at
             most 60 s). A receipt is sent again until it is answered with a final status
             or its validity ends; it is never dropped.
-        max_attempts: kept for old callers; receipts are no longer given up after a number
-            of attempts (see retry_delay).
         inactivity_timeout: seconds without a whole PDU from the ESME before the SMSC
             unbinds (None: never); octets of an unfinished PDU do not count.
         default_validity: seconds a message (and its receipt) lives when the submit gives
@@ -175,7 +173,6 @@ class SimConfig:
     concat_timeout: float = 5.0
     deliver_timeout: float = 5.0
     retry_delay: float = 0.5
-    max_attempts: int = 5
     inactivity_timeout: float | None = 300.0
     trace_path: str | None = None
     trace_memory: int = 200_000  # events kept in memory for `trace()`; 0 turns it off

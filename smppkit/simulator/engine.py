@@ -402,6 +402,26 @@ class Conn:
                 and not self.session.unbinding)
 
 
+def _outbind_target(config: SimConfig) -> tuple[str, int] | None:
+    """(host, port) of `config.outbind`, with its account and instance checked.
+
+    Raises:
+        ValueError: not HOST:PORT, an unknown outbind_account or outbind_instance.
+    """
+    if config.outbind_account is not None and config.account(config.outbind_account) is None:
+        raise ValueError(f"outbind_account {config.outbind_account!r} is not one of the accounts")
+    names = [spec.name for spec in PROFILES[config.profile]]
+    if config.outbind_instance is not None and config.outbind_instance not in names:
+        raise ValueError(f"outbind_instance {config.outbind_instance!r} is not an instance of "
+                         f"profile {config.profile!r} ({', '.join(names)})")
+    if not config.outbind:
+        return None
+    host, _, port = config.outbind.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"outbind must be HOST:PORT (port 1-65535), got {config.outbind!r}")
+    return host.strip("[]"), int(port)
+
+
 def _id_of(job: Job) -> str:
     """' id:X' for a receipt's job (its id as the receipt carries it), '' for MO."""
     return f" id:{job.receipt_id}" if job.receipt_id else ""
@@ -441,6 +461,7 @@ class Engine:
         if config.id_format not in ("nexmo", "hex", "decimal"):
             raise ValueError("id_format must be 'nexmo', 'hex' or 'decimal'")
         self.config = config
+        self._outbind_target = _outbind_target(config)
         self.scenario: Scenario = load_scenario(config.scenario)
         self.rng = rng if rng is not None else random.Random(config.seed)
         self.now = now
@@ -1419,11 +1440,12 @@ class Engine:
             return
         if any(c.outbound for c in self.conns.values()):
             return
-        host, _, port = target.rpartition(":")
+        assert self._outbind_target is not None
+        host, port = self._outbind_target
         self._outbind_at = self.now
         instance = self.config.outbind_instance or next(iter(self.instances))
         self.counters["outbinds"] += 1
-        self._actions.append(Connect(next(self._out_conn_ids), instance, host, int(port)))
+        self._actions.append(Connect(next(self._out_conn_ids), instance, host, port))
 
     # -- query, cancel, replace: only the account's own messages (§5.1.3) -----------------
 
