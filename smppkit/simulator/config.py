@@ -183,7 +183,7 @@ class SimConfig:
     tls_only: bool = False
     failure_rate: float = 0.08  # share of ordinary numbers that do not end DELIVRD
     default_validity: float = 48 * 3600.0
-    max_stored_receipts: int = 200_000  # about 0.9 KB each (benchmarks/receipt_store.py)
+    max_stored_receipts: int = 200_000  # about 0.8 KB each (benchmarks/receipt_store.py)
     enquire_link: bool = True
     enquire_link_interval: float | None = None
     enquire_link_timeout: float = 10.0

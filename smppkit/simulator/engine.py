@@ -145,7 +145,7 @@ MAX_RETRY_DELAY = 60.0
 #: Seconds between the housekeeping sweeps (expired receipts, incomplete messages).
 SWEEP_INTERVAL = 0.5
 #: Finished messages a cluster remembers for query_sm, the oldest forgotten first (a
-#: `Final` each, about 250 bytes: benchmarks/receipt_store.py).
+#: `Final` each, about 185 bytes: benchmarks/receipt_store.py).
 FINISHED_KEPT = 100_000
 #: Stands for the id in a receipt text made once per (stat, err, dates) by format_receipt.
 _ID_MARK = "\x00"
