@@ -368,12 +368,27 @@ class Framer:
         if max_command_length < HEADER_LENGTH:
             raise InvalidArgument(f"max_command_length must be at least 16, not {max_command_length}")
         self.max_command_length = max_command_length
-        self._buf = bytearray()
+        # Whole PDUs usually arrive whole: a chunk fed while nothing is unread is kept as
+        # it came, and frames are sliced from it (one copy each). Only an unfinished PDU
+        # moves what is unread into a bytearray, which later chunks extend.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self.broken: RemoteProtocolError | None = None
 
     def feed(self, data: bytes) -> None:
-        self._buf += data
+        if not data:
+            return
+        buf = self._buf
+        if self._pos >= len(buf):
+            self._buf = data if data.__class__ is bytes else bytes(data)
+            self._pos = 0
+        elif buf.__class__ is bytes:
+            grown = bytearray(memoryview(buf)[self._pos:])
+            grown += data
+            self._buf = grown
+            self._pos = 0
+        else:
+            buf += data
 
     @property
     def buffered(self) -> int:
@@ -404,19 +419,17 @@ class Framer:
             raise self.broken
         if have < length:
             return None
-        if pos == 0 and have == length:  # the common case: the buffer is one whole PDU
-            frame = bytes(buf)
-            buf.clear()
-            return frame
-        frame = bytes(buf[pos : pos + length])
-        pos += length
-        if pos == len(buf):
-            buf.clear()
-            pos = 0
-        elif pos > 65536:
-            del buf[:pos]
-            pos = 0
-        self._pos = pos
+        end = pos + length
+        frame = buf[pos:end]
+        if frame.__class__ is not bytes:
+            frame = bytes(frame)
+        if end == len(buf):
+            self._buf = b""
+            end = 0
+        elif end > 65536 and buf.__class__ is bytearray:
+            del buf[:end]
+            end = 0
+        self._pos = end
         return frame
 
     def __iter__(self):  # type: ignore[no-untyped-def]

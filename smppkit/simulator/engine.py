@@ -327,7 +327,9 @@ class Job:
 
 class Final(NamedTuple):
     """What is kept of a finished message for query_sm (§4.8): little, as up to
-    `FINISHED_KEPT` of them are held per cluster."""
+    `FINISHED_KEPT` of them are held per cluster. Stored as a plain tuple of these fields
+    (the garbage collector stops tracking a tuple of atoms; it would scan each of 100,000
+    NamedTuples), read back as a Final."""
 
     account: str
     state: str
@@ -342,7 +344,8 @@ class Cluster:
     name: str
     instances: list[Instance] = field(default_factory=list)
     messages: dict[int, Message] = field(default_factory=dict)
-    finished: collections.OrderedDict[int, Final] = field(default_factory=collections.OrderedDict)
+    finished: collections.OrderedDict[int, tuple[str, str, int, float]] = field(
+        default_factory=collections.OrderedDict)
     queue: dict[str, collections.deque[Job]] = field(default_factory=dict)
     groups: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     rr: itertools.count[int] = field(default_factory=itertools.count)
@@ -492,6 +495,7 @@ class Engine:
         self._faults: dict[tuple[str, str], Fault | None] = {}
         self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
         self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes]] = {}
+        self._deliver_timeout = config.deliver_timeout
         self._outbind_at = -1e18
         interval = config.enquire_link_interval
         self.enquire_interval = (interval if interval is not None else
@@ -769,8 +773,22 @@ class Engine:
 
     def _drain(self, c: Conn) -> None:
         session = c.session
+        next_event = session.next_event
         while not c.closing:
-            event = session.next_event()
+            event = next_event()
+            if isinstance(event, Pdu):  # the usual case first
+                c.pdus_in += 1
+                c.last_in = self.now
+                self._handle(c, event)
+                if not self.scenario.faults:
+                    continue
+                drop = self._fault("drop_connection", c.instance.name)
+                if drop and c.pdus_in >= drop.after:
+                    self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
+                    self._dirty[c.id] = c
+                    self._close(c, abort=True)
+                    return
+                continue
             if event is NEED_DATA:
                 break
             if event is CONNECTION_CLOSED:
@@ -785,18 +803,6 @@ class Engine:
             if isinstance(event, Rejected):
                 self.counters["rejected"] += 1
                 self.note(c, f"{event.pdu.command_name} rejected: {event.reason}")
-                continue
-            c.pdus_in += 1
-            c.last_in = self.now
-            self._handle(c, event)
-            if not self.scenario.faults:
-                continue
-            drop = self._fault("drop_connection", c.instance.name)
-            if drop and c.pdus_in >= drop.after:
-                self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
-                self._dirty[c.id] = c
-                self._close(c, abort=True)
-                return
         if session.state is State.CLOSED and not c.closing:
             self._close(c)
 
@@ -996,10 +1002,12 @@ class Engine:
         if isinstance(times, int):
             self._send(c, resp_cls(command_status=times, sequence_number=seq))
             return
-        status = self._admit(c, account)
-        if status:
-            self._send(c, resp_cls(command_status=status, sequence_number=seq))
-            return
+        if account.throughput or account.max_pending is not None or (
+                self.held_receipts >= self.config.max_stored_receipts):
+            status = self._admit(c, account)
+            if status:
+                self._send(c, resp_cls(command_status=status, sequence_number=seq))
+                return
         text = getattr(pdu, "short_message", b"")
         if not text:
             text = pdu.tlv(TlvTag.message_payload, b"")
@@ -1172,10 +1180,10 @@ class Engine:
         if cluster.messages.get(msg.id) is msg:
             del cluster.messages[msg.id]
             finished = cluster.finished
-            finished[msg.id] = Final(msg.account, msg.state, msg.err, msg.done_at)
+            finished[msg.id] = (msg.account, msg.state, msg.err, msg.done_at)  # a Final
             if len(finished) > FINISHED_KEPT:
                 finished.popitem(last=False)
-        if self._wants_receipt(msg, msg.state):
+        if msg.registered_delivery & 0x03 and self._wants_receipt(msg, msg.state):
             self._enqueue(cluster, msg, msg.state, msg.err, msg.done_at)
         if msg.wants_alert and msg.state == "EXPIRED" and msg.err == 2:
             self._after(self.config.alert_delay, self._alert, cluster, msg)
@@ -1211,8 +1219,8 @@ class Engine:
         queue = cluster.queue.get(msg.account)
         if queue is None:
             queue = cluster.queue[msg.account] = collections.deque()
-        queue.append(Job(msg.account, None, keep, msg.id, order=next(self._job_order),
-                         receipt=receipt, receipt_id=rid))
+        queue.append(Job(msg.account, None, keep, msg.id, 0, None, True, False,
+                         next(self._job_order), receipt, rid))
         self.held_receipts += 1
         if self.scenario.faults:
             if self._fault("duplicate_receipt", msg.instance):
@@ -1306,7 +1314,7 @@ class Engine:
             what = f"receipt id:{job.receipt_id}, " if job.receipt_id else ""
             self.note(c, f"{job.note} ({what}attempt {job.attempts})",
                       message_id=job.receipt_id or None)
-        deadline = self.now + self.config.deliver_timeout
+        deadline = self.now + self._deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
         if not c.deadline_armed:
             c.deadline_armed = True
@@ -1454,7 +1462,10 @@ class Engine:
         if value is None:
             return None
         cluster = c.instance.cluster
-        msg = cluster.messages.get(value) or cluster.finished.get(value)
+        msg: Message | Final | None = cluster.messages.get(value)
+        if msg is None:
+            final = cluster.finished.get(value)
+            msg = Final._make(final) if final is not None else None
         if msg is None or msg.account != c.account:
             return None  # another account's message is not there for this bind
         return msg
