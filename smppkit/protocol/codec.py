@@ -1,6 +1,9 @@
 """Bytes <-> PDU objects, and a framer that cuts a byte stream into PDUs.
 
-Strategy: `encode` and `decode` walk the one field declaration in `pdus.py`. Every failure
+Strategy: `encode` and `decode` are compiled, once per PDU class, from the one field
+declaration in `pdus.py` into straight-line functions; a decoder that meets anything
+irregular hands the PDU to the step-by-step reader (`_decode_body`), the one place errors
+come from. Every failure
 of `decode` is a `RemoteProtocolError` carrying the status to answer with; arbitrary bytes
 never escape as `struct.error`, `IndexError` or `UnicodeDecodeError`. The `Framer` refuses
 a command_length above its maximum *before* buffering the body, so a hostile length can
