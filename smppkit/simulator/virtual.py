@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from smppkit.protocol.constants import TlvTag
 from smppkit.protocol.pdus import (
     BindReceiver,
     BindTransceiver,
@@ -353,7 +354,11 @@ class VirtualNetwork:
 
     def _client_receipt(self, link: Link, pdu: Pdu) -> None:
         client = link.client
-        rid = receipt_summary(pdu)[0]
+        # the id a receipt is about: its receipted_message_id TLV, else its text (as
+        # receipt_summary reads it, the TLV first)
+        rid = pdu.tlv(TlvTag.receipted_message_id)
+        if rid is None:
+            rid = receipt_summary(pdu)[0]
         if rid is None:
             return
         if client.compare_ids == "string":
