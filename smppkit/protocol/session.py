@@ -191,6 +191,7 @@ _STATE_CHANGING = frozenset(BIND_STATES) | {_UNBIND_RESP}
 _SPECIAL = frozenset({_OUTBIND, _ENQUIRE_LINK, _UNBIND} | _NO_RESPONSE | _BINDS)
 
 Observer = Callable[[str, Pdu, bytes], Any]
+_new_tuple = tuple.__new__  # Outstanding(pdu, now) without the NamedTuple's Python-level __new__
 
 
 class Session:
@@ -374,7 +375,7 @@ class Session:
         if pdu.sequence_number == 0:
             pdu = pdu.with_sequence(self.next_sequence())
         if cid not in _NO_RESPONSE:  # nothing will answer outbind or alert_notification
-            self.outstanding[pdu.sequence_number] = Outstanding(pdu, now)
+            self.outstanding[pdu.sequence_number] = _new_tuple(Outstanding, (pdu, now))
         if cid == _UNBIND:
             self.unbinding = True
         self._queue(pdu)
