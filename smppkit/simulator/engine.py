@@ -1311,8 +1311,8 @@ class Engine:
         self._dirty[c.id] = c
         self.counters["deliver_sm"] += 1
         if job.note:
-            what = f"receipt id:{job.receipt_id}, " if job.receipt_id else ""
-            self.note(c, f"{job.note} ({what}attempt {job.attempts})",
+            what = f", receipt id:{job.receipt_id}" if job.receipt_id else ""
+            self.note(c, f"{job.note} (attempt {job.attempts}{what})",
                       message_id=job.receipt_id or None)
         deadline = self.now + self._deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
