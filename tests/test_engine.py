@@ -294,3 +294,16 @@ def test_an_outbind_nobody_listens_for_fails_and_is_traced() -> None:
     assert net.engine.counters["outbind_failures"] == 1
     assert any("outbind to 192.0.2.51:2776 failed" in (e["note"] or "") for e in net.events)
     assert net.engine.snapshot()["bound_sessions"] == 0
+
+
+def test_a_receipt_ended_by_a_final_status_is_traced_with_its_id() -> None:
+    net = _net()
+    link = net.connect("SMPP1", dataclasses.replace(QUIET, deliver_status=S.ESME_RINVDSTADR))
+    net.run(until=T0 + 0.5)
+    _submit(net, link)
+    net.run(until=T0 + 5)
+    (receipt,) = _pdus(net, "deliver_sm")  # 0x0B is final: sent once, never again
+    (ended,) = [e for e in net.events if (e["note"] or "").startswith("receipt ended by")]
+    assert ended["message_id"] == receipt["message_id"]
+    assert ended["note"].endswith(f"receipt id:{receipt['message_id']})")
+    assert net.engine.held_receipts == 0

@@ -426,8 +426,9 @@ def _outbind_target(config: SimConfig) -> tuple[str, int] | None:
 
 
 def _id_of(job: Job) -> str:
-    """' id:X' for a receipt's job (its id as the receipt carries it), '' for MO."""
-    return f" id:{job.receipt_id}" if job.receipt_id else ""
+    """', receipt id:X' for a receipt's job (its id as the receipt carries it), '' for MO:
+    note texts keep their first words, which readers (the doctor) match."""
+    return f", receipt id:{job.receipt_id}" if job.receipt_id else ""
 
 
 def mo_pdus(source_addr: str, destination_addr: str, text: str, *, reference: int = 0,
@@ -1311,8 +1312,7 @@ class Engine:
         self._dirty[c.id] = c
         self.counters["deliver_sm"] += 1
         if job.note:
-            what = f", receipt id:{job.receipt_id}" if job.receipt_id else ""
-            self.note(c, f"{job.note} (attempt {job.attempts}{what})",
+            self.note(c, f"{job.note} (attempt {job.attempts}{_id_of(job)})",
                       message_id=job.receipt_id or None)
         deadline = self.now + self._deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
@@ -1369,8 +1369,8 @@ class Engine:
         self._leave(job)
         self.counters["receipts_expired"] += 1
         if c is not None:
-            self.note(c, f"receipt{_id_of(job)} expired after {job.attempts} attempt(s): its "
-                         "validity ended", message_id=job.receipt_id or None)
+            self.note(c, f"receipt expired after {job.attempts} attempt(s): its validity "
+                         f"ended{_id_of(job)}", message_id=job.receipt_id or None)
 
     def _expire_queue(self, cluster: Cluster, account: str, queue: collections.deque[Job]) -> None:
         now = self.now
@@ -1381,8 +1381,8 @@ class Engine:
             if job.expires_at <= now:
                 self._leave(job)
                 self.counters["receipts_expired"] += 1
-                self._note_account(cluster, account, f"receipt{_id_of(job)} expired after "
-                                   f"{job.attempts} attempt(s): its validity ended",
+                self._note_account(cluster, account, f"receipt expired after {job.attempts} "
+                                   f"attempt(s): its validity ended{_id_of(job)}",
                                    job.receipt_id or None)
         cluster.queue[account] = keep
 
@@ -1406,8 +1406,8 @@ class Engine:
             return
         self.counters["deliver_refused"] += 1
         self._leave(job)
-        self.note(c, f"receipt{_id_of(job)} ended by {pdu.command_name} status 0x{status:08X} "
-                     "(not retried)", message_id=job.receipt_id or None)
+        self.note(c, f"receipt ended by {pdu.command_name} status 0x{status:08X} (not "
+                     f"retried{_id_of(job)})", message_id=job.receipt_id or None)
 
     # -- MO traffic, outages, outbind ----------------------------------------------------
 
