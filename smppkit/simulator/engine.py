@@ -495,7 +495,7 @@ class Engine:
         self._dirty: dict[int, Conn] = {}
         self._faults: dict[tuple[str, str], Fault | None] = {}
         self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
-        self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes]] = {}
+        self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes, tuple[Tlv, ...]]] = {}
         self._deliver_timeout = config.deliver_timeout
         self._outbind_at = -1e18
         interval = config.enquire_link_interval
@@ -1184,7 +1184,7 @@ class Engine:
             finished[msg.id] = (msg.account, msg.state, msg.err, msg.done_at)  # a Final
             if len(finished) > FINISHED_KEPT:
                 finished.popitem(last=False)
-        if msg.registered_delivery & 0x03 and self._wants_receipt(msg, msg.state):
+        if msg.registered_delivery & 0x03 and self._wants_receipt(msg, msg.state):  # §5.2.17
             self._enqueue(cluster, msg, msg.state, msg.err, msg.done_at)
         if msg.wants_alert and msg.state == "EXPIRED" and msg.err == 2:
             self._after(self.config.alert_delay, self._alert, cluster, msg)
@@ -1207,10 +1207,9 @@ class Engine:
     def _enqueue(self, cluster: Cluster, msg: Message, stat: str, err: int, done_at: float,
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
-        tlvs = self._outcome_tlvs(stat, err)
+        head, tail, tlvs = self._receipt_parts(stat, err, msg.submitted_at, done_at)
         if self._receipted_id_tlv:
             tlvs = (Tlv(_RECEIPTED_MESSAGE_ID, rid), *tlvs)
-        head, tail = self._receipt_text(stat, err, msg.submitted_at, done_at)
         # Every value here is the engine's own (addresses came through a checked submit),
         # so the receipt is built without re-validation when it is sent: see Pdu.trusted.
         receipt = (msg.destination_addr, msg.source_addr, esm_class,
@@ -1234,10 +1233,11 @@ class Engine:
                 return
         self._pump_soon(cluster, msg.account)
 
-    def _receipt_text(self, stat: str, err: int, submitted_at: float,
-                      done_at: float) -> tuple[bytes, bytes]:
-        """The receipt text before and after its id, made by `format_receipt` once per
-        (stat, err, submit minute, done minute): receipts differ in little else."""
+    def _receipt_parts(self, stat: str, err: int, submitted_at: float,
+                       done_at: float) -> tuple[bytes, bytes, tuple[Tlv, ...]]:
+        """The receipt text before and after its id, made by `format_receipt`, and its
+        outcome TLVs, once per (stat, err, submit minute, done minute): receipts differ in
+        little else."""
         key = (stat, err, int(submitted_at // 60), int(done_at // 60))
         found = self._texts.get(key)
         if found is None:
@@ -1246,7 +1246,8 @@ class Engine:
             text = format_receipt(Receipt(id=_ID_MARK, submit_date=stamp(submitted_at),
                                           done_date=stamp(done_at), stat=stat, err=f"{err:03d}"))
             head, _, tail = text.partition(_ID_MARK)
-            found = self._texts[key] = (head.encode("ascii"), tail.encode("ascii"))
+            found = self._texts[key] = (head.encode("ascii"), tail.encode("ascii"),
+                                        self._outcome_tlvs(stat, err))
         return found
 
     def _outcome_tlvs(self, stat: str, err: int) -> tuple[Tlv, ...]:
