@@ -2,7 +2,7 @@
 
 The engine runs in-process on a simulated clock: one transmitter bind submits N messages,
 each asks for a receipt, all messages finish, and nobody can take the receipts. tracemalloc
-measures what the engine holds per receipt (the deliver_sm PDU, its Job, the queue slot)
+measures what the engine holds per receipt (its Job with the receipt's fields, the queue slot)
 and, apart, the finished-message record kept for query_sm (capped at 100,000).
 
     python benchmarks/receipt_store.py [--messages N]   # writes benchmarks/results/receipt_store.json

@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--tls-cert", help="PEM certificate for --tls")
     sim.add_argument("--tls-key", help="PEM private key for --tls")
     _guard_arguments(sim.add_argument_group("timeouts and limits (0 turns one off)"))
+    _store_arguments(sim.add_argument_group("receipts, outbind and alert_notification"))
     sim.add_argument("--wall-clock", action="store_true",
                      help="use real time, not the fixed clock that starts at the same instant every run")
     sim.add_argument("--no-trace-memory", action="store_true", help="keep no events in memory (long runs)")
@@ -133,7 +134,8 @@ _GUARD_OPTIONS: tuple[tuple[str, str, type, str, str], ...] = (
     ("--inactivity-timeout", "inactivity_timeout", float, "SECONDS",
      "no whole PDU from the ESME for that long: the SMSC unbinds (octets of a PDU do not count)"),
     ("--enquire-link-interval", "enquire_link_interval", float, "SECONDS",
-     "the SMSC sends enquire_link on a session idle that long (default: the profile's, 60)"),
+     "the SMSC sends enquire_link on a session idle that long; 0: it sends none "
+     "(default: the profile's, 60)"),
     ("--enquire-link-timeout", "enquire_link_timeout", float, "SECONDS",
      "no enquire_link_resp by then: the SMSC unbinds"),
     ("--max-connections", "max_connections", int, "N", "connections open at once; more are closed at once"),
@@ -180,6 +182,60 @@ def _guard_config(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+#: (option, SimConfig field, type, metavar, help): options that have no "off"; each
+#: default is the SimConfig one.
+_STORE_OPTIONS: tuple[tuple[str, str, type, str | None, str], ...] = (
+    ("--max-stored-receipts", "max_stored_receipts", int, "N",
+     "receipts held at once (waiting, in flight, awaiting a resend); when full, submits get "
+     "ESME_RMSGQFUL"),
+    ("--deliver-timeout", "deliver_timeout", float, "SECONDS",
+     "a deliver_sm unanswered that long is sent again"),
+    ("--retry-delay", "retry_delay", float, "SECONDS",
+     "first back-off before a receipt is sent again (doubles, at most 60 s)"),
+    ("--default-validity", "default_validity", float, "SECONDS",
+     "how long a message and its receipt live when the submit gives no validity_period"),
+    ("--failure-rate", "failure_rate", float, "SHARE",
+     "share (0-1) of ordinary numbers whose message does not end DELIVRD"),
+    ("--outbind", "outbind", str, "HOST:PORT",
+     "outbind (§4.1.7) to the ESME listening there: at start, and again (at most every 5 s) "
+     "while receipts wait and the account has no receiving bind (default: off)"),
+    ("--outbind-account", "outbind_account", str, "SYSTEM_ID",
+     "the account the outbind names (default: the first --account)"),
+    ("--outbind-instance", "outbind_instance", str, "NAME",
+     "the instance that outbinds (default: the profile's first, SMPP1 or SMPP0)"),
+    ("--alert-delay", "alert_delay", float, "SECONDS",
+     "with --alert-notification: how long after an absent-subscriber failure"),
+)
+
+
+def _store_arguments(group: argparse._ArgumentGroup) -> None:
+    from smppkit.simulator.config import SimConfig
+
+    for option, field, kind, metavar, text in _STORE_OPTIONS:
+        default = getattr(SimConfig, field)
+        shown = "" if default is None else " (default %(default)s)"
+        group.add_argument(option, dest=field, type=kind, default=default, metavar=metavar,
+                           help=text + shown)
+    group.add_argument("--alert-notification", action="store_true",
+                       help="send alert_notification (§4.12) when a subscriber that was absent "
+                            "(EXPIRED, err 002) is reachable again, unless the submit's set_dpf "
+                            "was 0 (default: off)")
+
+
+def _store_config(args: argparse.Namespace) -> dict[str, object]:
+    """The receipt-store, outbind and alert options given on the command line."""
+    out: dict[str, object] = {field: getattr(args, field) for _, field, *_ in _STORE_OPTIONS}
+    out["alert_notification"] = args.alert_notification
+    for name in ("max_stored_receipts", "deliver_timeout", "default_validity"):
+        if out[name] <= 0:  # type: ignore[operator]
+            raise ValueError(f"--{name.replace('_', '-')} must be above 0, got {out[name]}")
+    if out["retry_delay"] < 0 or out["alert_delay"] < 0:  # type: ignore[operator]
+        raise ValueError("--retry-delay and --alert-delay must be 0 or more")
+    if not 0 <= out["failure_rate"] <= 1:  # type: ignore[operator]
+        raise ValueError(f"--failure-rate must be between 0 and 1, got {out['failure_rate']}")
+    return out
+
+
 _EXTRA_PARSERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 _EXTRA_HELP: dict[str, str] = {}
 
@@ -204,6 +260,7 @@ def _sim(args: argparse.Namespace) -> int:
             epoch=None if args.wall_clock else SimConfig.epoch,
             trace_memory=0 if args.no_trace_memory else 10_000,
             **_guard_config(args),  # type: ignore[arg-type]
+            **_store_config(args),  # type: ignore[arg-type]
         )
         sim = Simulator(config)
         mo = _read_mo_file(args.mo) if args.mo else []

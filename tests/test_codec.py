@@ -64,6 +64,8 @@ from smppkit import (
     decode,
     encode,
 )
+from smppkit.protocol import codec
+from smppkit.protocol.codec import peek_header
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
 
 S = CommandStatus
@@ -299,13 +301,26 @@ def test_unknown_tlvs_survive_byte_exact(pdu: Pdu) -> None:
     assert encode(again) == data
 
 
+def _reference_decode(data: bytes) -> Pdu:
+    """decode() through the step-by-step reader alone, without the compiled fast path."""
+    _, command_id, status, seq = peek_header(data)
+    return codec._decode_body(PDU_CLASSES[command_id], data, status, seq)
+
+
 def _decode_or_remote_error(data: bytes) -> None:
     try:
         result = decode(data)
     except RemoteProtocolError as exc:
         assert CommandStatus(exc.command_status)  # a real status, not a made-up code
+        if len(data) >= 16 and peek_header(data)[0] == len(data) and peek_header(data)[1] in PDU_CLASSES:
+            # the compiled decoder refuses exactly what the reference reader refuses, alike
+            with pytest.raises(RemoteProtocolError) as ref:
+                _reference_decode(data)
+            assert (ref.value.command_status, str(ref.value)) == (exc.command_status, str(exc))
         return
     assert isinstance(result, Pdu)
+    assert result == _reference_decode(data)  # and reads what it accepts the same way
+    assert type(result.short_message if hasattr(result, "short_message") else b"") is bytes
 
 
 @settings(max_examples=300, deadline=None)

@@ -261,8 +261,52 @@ def test_deliver_sm_resp_status_on_the_retry_list_resends_until_accepted() -> No
     net.run(until=T0 + 0.5)
     _submit(net, link)
     net.run(until=T0 + 9)
-    assert len(_pdus(net, "deliver_sm")) >= 4
+    receipts = _pdus(net, "deliver_sm")
+    assert len(receipts) >= 4
     assert net.engine.held_receipts == 1  # never dropped
+    # every resend is traced with the id the receipt carries, in the note and its message_id
+    rid = receipts[0]["message_id"]
+    resends = [e for e in net.events if (e["note"] or "").startswith("resend: ")]
+    assert len(resends) == len(receipts) - 1
+    assert all(e["message_id"] == rid and f"receipt id:{rid}" in e["note"] for e in resends)
+
+
+def test_outbind_in_the_virtual_driver_brings_a_receiver_bind_and_its_receipts() -> None:
+    net = _net(outbind="192.0.2.50:2776", dlr_delay=0.2)
+    net.listen("192.0.2.50:2776", dataclasses.replace(QUIET, bind="receiver"))
+    net.run(until=T0 + 0.5)  # the engine outbinds when it starts (§4.1.7)
+    sender = net.connect("SMPP1", dataclasses.replace(QUIET, bind="transmitter"))
+    net.at(net.now + 0.1, _submit, net, sender)
+    net.run(until=net.now + 2.0)
+    outbound = [e for e in net.events if e["peer"] == "192.0.2.50:2776" and e["command"]]
+    assert [(e["direction"], e["command"]) for e in outbound[:3]] == [
+        ("out", "outbind"), ("in", "bind_receiver"), ("out", "bind_receiver_resp")]
+    assert outbound[2]["command_status"] == 0
+    receipts = [e for e in outbound if e["command"] == "deliver_sm"]
+    (resp,) = [e for e in _pdus(net, "submit_sm_resp") if e["session"] == sender.ident]
+    assert [e["message_id"] for e in receipts] == [str(int(resp["message_id"], 16))]
+    assert net.engine.counters["outbinds"] == 1 and net.engine.counters["deliver_acked"] == 1
+
+
+def test_an_outbind_nobody_listens_for_fails_and_is_traced() -> None:
+    net = _net(outbind="192.0.2.51:2776")
+    net.run(until=T0 + 1.0)
+    assert net.engine.counters["outbind_failures"] == 1
+    assert any("outbind to 192.0.2.51:2776 failed" in (e["note"] or "") for e in net.events)
+    assert net.engine.snapshot()["bound_sessions"] == 0
+
+
+def test_a_receipt_ended_by_a_final_status_is_traced_with_its_id() -> None:
+    net = _net()
+    link = net.connect("SMPP1", dataclasses.replace(QUIET, deliver_status=S.ESME_RINVDSTADR))
+    net.run(until=T0 + 0.5)
+    _submit(net, link)
+    net.run(until=T0 + 5)
+    (receipt,) = _pdus(net, "deliver_sm")  # 0x0B is final: sent once, never again
+    (ended,) = [e for e in net.events if (e["note"] or "").startswith("receipt ended by")]
+    assert ended["message_id"] == receipt["message_id"]
+    assert ended["note"].endswith(f"receipt id:{receipt['message_id']})")
+    assert net.engine.held_receipts == 0
 
 
 # -- back-pressure, fairness, timers of closed connections -----------------------------------

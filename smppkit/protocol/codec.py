@@ -1,6 +1,9 @@
 """Bytes <-> PDU objects, and a framer that cuts a byte stream into PDUs.
 
-Strategy: `encode` and `decode` walk the one field declaration in `pdus.py`. Every failure
+Strategy: `encode` and `decode` are compiled, once per PDU class, from the one field
+declaration in `pdus.py` into straight-line functions; a decoder that meets anything
+irregular hands the PDU to the step-by-step reader (`_decode_body`), the one place errors
+come from. Every failure
 of `decode` is a `RemoteProtocolError` carrying the status to answer with; arbitrary bytes
 never escape as `struct.error`, `IndexError` or `UnicodeDecodeError`. The `Framer` refuses
 a command_length above its maximum *before* buffering the body, so a hostile length can
@@ -9,14 +12,13 @@ not make us allocate.
 
 from __future__ import annotations
 
-import operator
 import struct
 from typing import Any
 
 from smppkit.protocol.constants import CommandId, CommandStatus
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 from smppkit.protocol.pdus import PDU_CLASSES, Pdu
-from smppkit.protocol.wire import CString, Int, read_tlvs, write_tlvs
+from smppkit.protocol.wire import CString, Int, ShortMessage, read_tlvs, tlv_bytes
 
 __all__ = [
     "DEFAULT_MAX_COMMAND_LENGTH",
@@ -31,10 +33,8 @@ __all__ = [
 _S = CommandStatus
 _HEADER = struct.Struct(">IIII")
 _pack_header = _HEADER.pack
-#: PDU classes without a body -> command_id as a plain int, for encode's fast path.
-_HEADER_ONLY: dict[type[Pdu], int] = {
-    cls: int(command_id) for command_id, cls in PDU_CLASSES.items() if not cls.body
-}
+_unpack_header = _HEADER.unpack_from
+_LENGTH = struct.Struct(">I")
 #: "command_length ... the overall length of the SMPP PDU in octets" -- SMPP v3.4 §3.2
 HEADER_LENGTH = 16
 #: Default refusal limit for command_length. The largest legal v3.4 PDU is far smaller
@@ -48,27 +48,7 @@ def encode(pdu: Pdu) -> bytes:
     A response with a non-zero command_status and an empty body is sent without a body, as
     SMPP v3.4 §4.4.2 and its siblings ask.
     """
-    if not pdu.tlvs:
-        command_id = _HEADER_ONLY.get(pdu.__class__)
-        if command_id is not None:  # enquire_link, unbind, ...: one struct.pack
-            return _pack_header(HEADER_LENGTH, command_id, pdu.command_status,
-                                pdu.sequence_number)
-    cls = pdu.__class__
-    out = bytearray(HEADER_LENGTH)
-    if not (cls.omit_body_on_error and pdu.command_status and _is_empty(pdu)):
-        for code, get, arg in _ENCODE_PLANS[cls]:
-            if code is _ENC_INTS:  # a run of integer fields: one struct.pack
-                out += arg(*get(pdu))
-            elif code is _CSTR:
-                out += get(pdu).encode("latin-1")
-                out.append(0)
-            else:
-                arg(get(pdu), out)
-        if pdu.tlvs:
-            write_tlvs(pdu.tlvs, out)
-    _HEADER.pack_into(out, 0, len(out), int(cls.command_id), pdu.command_status,
-                      pdu.sequence_number)
-    return bytes(out)
+    return _ENCODERS[pdu.__class__](pdu)  # type: ignore[no-any-return]
 
 
 def _is_empty(pdu: Pdu) -> bool:
@@ -104,7 +84,11 @@ def decode(data: bytes) -> Pdu:
             (e.g. ESME_RINVSYSID for an over-long system_id). `sequence_number` and
             `command_id` are set on the error whenever the header could be read.
     """
-    length, command_id, status, seq = peek_header(data)
+    if data.__class__ is not bytes:
+        data = bytes(data)
+    if len(data) < HEADER_LENGTH:
+        peek_header(data)  # raises, with its message
+    length, command_id, status, seq = _unpack_header(data)
     if length != len(data):
         raise RemoteProtocolError(
             f"command_length says {length} octets but the PDU has {len(data)}",
@@ -121,7 +105,7 @@ def decode(data: bytes) -> Pdu:
             command_id=command_id,
         )
     try:
-        return _decode_body(cls, data, status, seq)
+        return _DECODERS[cls](data, status, seq)  # type: ignore[no-any-return]
     except RemoteProtocolError as exc:
         exc.sequence_number = seq
         exc.command_id = command_id
@@ -239,36 +223,132 @@ def _plan(cls: type[Pdu]) -> tuple[Any, ...]:
 _PLANS: dict[type[Pdu], tuple[Any, ...]] = {cls: _plan(cls) for cls in PDU_CLASSES.values()}
 
 
-def _encode_plan(cls: type[Pdu]) -> list[tuple[Any, Any, Any]]:
-    """Steps to write a body: runs of integers packed at once, C-strings inline, the rest
-    through their kind's write(). The layout is still the one in `Pdu.body`."""
-    steps: list[tuple[Any, Any, Any]] = []
-    run: list[tuple[str, int]] = []
+# --- compiled encoders and decoders -------------------------------------------------------
+# Strategy: the same field declaration, compiled once per class into one straight-line
+# function (the technique dataclasses uses for __init__; the source is built from field
+# names and wire kinds only). An encoder writes every field; a decoder reads a well-formed
+# body and, at the first octet it does not like, hands the whole PDU to `_decode_body`
+# above, so every error status and message still comes from one place (wire.py).
+
+_BYTE = tuple(bytes((i,)) for i in range(256))
+
+
+def _source(lines: list[str], env: dict[str, Any], name: str) -> Any:
+    exec("\n".join(lines), env)  # noqa: S102 -- source built from field names and kinds
+    return env[name]
+
+
+def _compile_encoder(cls: type[Pdu]) -> Any:
+    """def encode_X(pdu) -> bytes: the body in wire order, then the header in front."""
+    env: dict[str, Any] = {"pack": _pack_header, "join": b"".join, "BYTE": _BYTE, "NUL": b"\x00",
+                           "tlv_bytes": tlv_bytes, "is_empty": _is_empty,
+                           "cid": int(cls.command_id)}
+    lines = ["def encode_pdu(pdu):",
+             "    status = pdu.command_status",
+             "    tlvs = pdu.tlvs"]
+    if not cls.body:
+        lines += ["    if not tlvs:",
+                  "        return pack(16, cid, status, pdu.sequence_number)",
+                  "    body = tlv_bytes(tlvs)"]
+    else:
+        if cls.omit_body_on_error:
+            lines += ["    if status and is_empty(pdu):",
+                      "        return pack(16, cid, status, pdu.sequence_number)"]
+        parts: list[str] = []
+        run: list[tuple[str, int]] = []
+
+        def close_run() -> None:
+            if run:
+                fmt = ">" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, size in run)
+                env[f"ints{len(parts)}"] = struct.Struct(fmt).pack
+                parts.append(f"ints{len(parts)}({', '.join(f'pdu.{n}' for n, _ in run)})")
+                run.clear()
+
+        for name, kind in cls.body:
+            if isinstance(kind, Int):
+                run.append((name, kind.size))
+                continue
+            close_run()
+            if isinstance(kind, CString):
+                parts.append(f"pdu.{name}.encode('latin-1')")
+                parts.append("NUL")
+            elif isinstance(kind, ShortMessage):
+                lines.append(f"    sm = pdu.{name}")
+                parts.append("BYTE[len(sm)]")
+                parts.append("sm")
+            else:  # submit_multi's address lists: the kind writes itself
+                env[f"write{len(parts)}"] = kind.write
+                lines.append(f"    out{len(parts)} = bytearray()")
+                lines.append(f"    write{len(parts)}(pdu.{name}, out{len(parts)})")
+                parts.append(f"out{len(parts)}")
+        close_run()
+        lines.append(f"    body = join(({', '.join(parts)}, tlv_bytes(tlvs) if tlvs else b''))")
+    lines.append("    return pack(16 + len(body), cid, status, pdu.sequence_number) + body")
+    return _source(lines, env, "encode_pdu")
+
+
+def _compile_decoder(cls: type[Pdu]) -> Any:
+    """def decode_X(data, status, seq) -> Pdu: the fast path of `_decode_body`."""
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "slow": _decode_body,
+                           "read_tlvs": read_tlvs, "absent": body_may_be_absent}
+    lines = ["def decode_pdu(data, status, seq):",
+             "    end = len(data)",
+             "    if end == 16 and absent(cls, status):",
+             "        return slow(cls, data, status, seq)",
+             "    pos = 16"]
+    fall = "        return slow(cls, data, status, seq)"
+    names: list[str] = []
+    run: list[str] = []  # a run of 1-octet integers: one bounds check for all of them
 
     def close_run() -> None:
         if run:
-            fmt = ">" + "".join({1: "B", 2: "H", 4: "I"}[size] for _, size in run)
-            names = [name for name, _ in run]
-            getter = operator.attrgetter(*names)
-            get = getter if len(names) > 1 else (lambda pdu, g=getter: (g(pdu),))
-            steps.append((_ENC_INTS, get, struct.Struct(fmt).pack))
+            lines.extend([f"    if pos + {len(run)} > end:", fall])
+            lines.extend(f"    {v} = data[pos + {k}]" for k, v in enumerate(run))
+            lines.append(f"    pos += {len(run)}")
             run.clear()
 
-    for name, kind in cls.body:
-        if isinstance(kind, Int):
-            run.append((name, kind.size))
+    for i, (name, kind) in enumerate(cls.body):
+        names.append(name)
+        v = f"v{i}"
+        if isinstance(kind, Int) and kind.size == 1:
+            run.append(v)
             continue
         close_run()
-        if isinstance(kind, CString):
-            steps.append((_CSTR, operator.attrgetter(name), None))
+        if isinstance(kind, Int):
+            lines += [f"    if pos + {kind.size} > end:", fall,
+                      f"    {v} = int.from_bytes(data[pos:pos + {kind.size}], 'big')",
+                      f"    pos += {kind.size}"]
+        elif isinstance(kind, CString):
+            lines.append(f"    nul = data.find(0, pos, pos + {kind.max_len})")
+            if kind.fixed is None:
+                lines += ["    if nul < 0:", fall]
+            else:
+                lines += [f"    if nul < 0 or (nul != pos and nul - pos != {kind.fixed}):", fall]
+            lines += [f"    {v} = data[pos:nul].decode('latin-1') if nul != pos else ''",
+                      "    pos = nul + 1"]
+        elif isinstance(kind, ShortMessage):
+            lines += ["    if pos >= end:", fall,
+                      "    n = pos + 1 + data[pos]",
+                      "    if n > end:", fall,
+                      f"    {v} = data[pos + 1:n]",
+                      "    pos = n"]
         else:
-            steps.append((_ENC_OTHER, operator.attrgetter(name), kind.write))
+            env[f"read{i}"] = kind.read
+            lines.append(f"    {v}, pos = read{i}(data, pos)")
     close_run()
-    return steps
+    lines.append("    pdu = new(cls)")
+    set_status, set_seq, set_tlvs, _ = _PLANS[cls]
+    env.update(set_status=set_status, set_seq=set_seq, set_tlvs=set_tlvs)
+    lines += ["    set_status(pdu, status)", "    set_seq(pdu, seq)"]
+    for i, name in enumerate(names):
+        env[f"set{i}"] = _slot_setter(cls, name)
+        lines.append(f"    set{i}(pdu, v{i})")
+    lines += ["    set_tlvs(pdu, read_tlvs(data, pos, end) if pos < end else ())", "    return pdu"]
+    return _source(lines, env, "decode_pdu")
 
 
-_ENC_INTS, _ENC_OTHER = "int run", "write"
-_ENCODE_PLANS = {cls: _encode_plan(cls) for cls in PDU_CLASSES.values()}
+_ENCODERS: dict[type[Pdu], Any] = {cls: _compile_encoder(cls) for cls in PDU_CLASSES.values()}
+_DECODERS: dict[type[Pdu], Any] = {cls: _compile_decoder(cls) for cls in PDU_CLASSES.values()}
 
 
 class Framer:
@@ -291,12 +371,27 @@ class Framer:
         if max_command_length < HEADER_LENGTH:
             raise InvalidArgument(f"max_command_length must be at least 16, not {max_command_length}")
         self.max_command_length = max_command_length
-        self._buf = bytearray()
+        # Whole PDUs usually arrive whole: a chunk fed while nothing is unread is kept as
+        # it came, and frames are sliced from it (one copy each). Only an unfinished PDU
+        # moves what is unread into a bytearray, which later chunks extend.
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self.broken: RemoteProtocolError | None = None
 
     def feed(self, data: bytes) -> None:
-        self._buf += data
+        if not data:
+            return
+        buf = self._buf
+        if self._pos >= len(buf):
+            self._buf = data if data.__class__ is bytes else bytes(data)
+            self._pos = 0
+        elif buf.__class__ is bytes:
+            grown = bytearray(memoryview(buf)[self._pos:])
+            grown += data
+            self._buf = grown
+            self._pos = 0
+        else:
+            buf += data
 
     @property
     def buffered(self) -> int:
@@ -308,9 +403,10 @@ class Framer:
         if self.broken is not None:
             raise self.broken
         buf, pos = self._buf, self._pos
-        if len(buf) - pos < 4:
+        have = len(buf) - pos
+        if have < 4:
             return None
-        length = int.from_bytes(buf[pos : pos + 4], "big")
+        (length,) = _LENGTH.unpack_from(buf, pos)
         if length < HEADER_LENGTH or length > self.max_command_length:
             seq = None
             if len(buf) - pos >= HEADER_LENGTH:
@@ -324,17 +420,19 @@ class Framer:
                 sequence_number=seq,
             )
             raise self.broken
-        if len(buf) - pos < length:
+        if have < length:
             return None
-        frame = bytes(buf[pos : pos + length])
-        pos += length
-        if pos == len(buf):
-            buf.clear()
-            pos = 0
-        elif pos > 65536:
-            del buf[:pos]
-            pos = 0
-        self._pos = pos
+        end = pos + length
+        frame = buf[pos:end]
+        if frame.__class__ is not bytes:
+            frame = bytes(frame)
+        if end == len(buf):
+            self._buf = b""
+            end = 0
+        elif end > 65536 and buf.__class__ is bytearray:
+            del buf[:end]
+            end = 0
+        self._pos = end
         return frame
 
     def __iter__(self):  # type: ignore[no-untyped-def]

@@ -266,7 +266,7 @@ class Pdu:
         normal constructor.
         """
         build = _TRUSTED.get(cls) or _compile_trusted(cls)
-        return build(fields)  # type: ignore[no-any-return]
+        return build(**fields)  # type: ignore[no-any-return]
 
     def with_sequence(self, sequence_number: int) -> Pdu:
         """A copy with another sequence_number; no other field changes, so no re-validation."""
@@ -356,8 +356,11 @@ def _compile(cls: type, name: str, args: str, value: Any) -> Any:
 
 
 def _compile_trusted(cls: type) -> Any:
-    fn = _TRUSTED[cls] = _compile(cls, "trusted", "fields",
-                                  lambda i, n: f"fields.get({n!r}, default{i})")
+    """def trusted(*, field0=default0, ...): keyword binding is Python's own (an unknown name
+    is a TypeError), and no dict is read field by field."""
+    names = _slot_names(cls)
+    args = "*, " + ", ".join(f"{name}=default{i}" for i, name in enumerate(names))
+    fn = _TRUSTED[cls] = _compile(cls, "trusted", args, lambda i, n: n)
     return fn
 
 
@@ -385,6 +388,8 @@ def _pdu(command_id: CommandId, *, omit_body_on_error: bool = False) -> Callable
             (f.name, f.metadata["wire"]) for f in dataclasses.fields(cls) if "wire" in f.metadata
         )
         cls.omit_body_on_error = omit_body_on_error  # type: ignore[attr-defined]
+        # Pdu.trusted, compiled for this class and called without the classmethod's hop
+        cls.trusted = staticmethod(_compile_trusted(cls))  # type: ignore[attr-defined]
         PDU_CLASSES[command_id] = cls
         return cls
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from smppkit.protocol.codec import DEFAULT_MAX_COMMAND_LENGTH, Framer, decode, encode
 from smppkit.protocol.constants import RESPONSE_BIT, CommandId, CommandStatus
@@ -93,6 +93,10 @@ class Role(enum.Enum):
     ESME = "ESME"
     SMSC = "SMSC"
 
+    # members are singletons: hash by identity (Enum's own __hash__ is Python code, and
+    # the tables below are looked up for every PDU)
+    __hash__ = object.__hash__
+
     @property
     def peer(self) -> Role:
         return Role.SMSC if self is Role.ESME else Role.ESME
@@ -107,6 +111,8 @@ class State(enum.Enum):
     BOUND_RX = "BOUND_RX"
     BOUND_TRX = "BOUND_TRX"
     CLOSED = "CLOSED"
+
+    __hash__ = object.__hash__  # as Role's
 
 
 class _Sentinel:
@@ -144,8 +150,7 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True)
-class Outstanding:
+class Outstanding(NamedTuple):
     """A request we sent and still await a response to."""
 
     pdu: Pdu
@@ -187,7 +192,20 @@ BIND_STATES: dict[CommandId, State] = {
 
 _BOUND = frozenset({State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX})
 
+#: ALLOWED by role, then state: one lookup per PDU.
+_MAY: dict[Role, dict[State, frozenset[CommandId]]] = {
+    role: {state: ALLOWED[state][role] for state in State} for role in Role
+}
+# command_ids as plain ints for the per-PDU tests (an enum member's lookup costs more)
+_OUTBIND, _ENQUIRE_LINK, _UNBIND = int(_C.outbind), int(_C.enquire_link), int(_C.unbind)
+_GENERIC_NACK, _UNBIND_RESP = int(_C.generic_nack), int(_C.unbind_resp)
+#: Responses that may change the state.
+_STATE_CHANGING = frozenset(BIND_STATES) | {_UNBIND_RESP}
+#: Requests that need more than being remembered as owed.
+_SPECIAL = frozenset({_OUTBIND, _ENQUIRE_LINK, _UNBIND} | _NO_RESPONSE | _BINDS)
+
 Observer = Callable[[str, Pdu, bytes], Any]
+_new_tuple = tuple.__new__  # Outstanding(pdu, now) without the NamedTuple's Python-level __new__
 
 
 class Session:
@@ -214,6 +232,8 @@ class Session:
     ) -> None:
         self.role = role
         self.state = State.OPEN
+        self._peer_may = _MAY[role.peer]
+        self._own_may = _MAY[role]
         self.outstanding: dict[int, Outstanding] = {}
         self.bound_system_id = ""
         self.unbinding = False
@@ -282,25 +302,27 @@ class Session:
         cid = pdu.command_id
         if cid & RESPONSE_BIT:
             return self._incoming_response(pdu)
-        if self.state is State.CLOSED:
+        state = self.state
+        if state is State.CLOSED:
             return self._refuse(pdu, _S.ESME_RINVBNDSTS, "the session is closed (unbound)")
-        if cid not in ALLOWED[self.state][self.role.peer]:
+        if cid not in self._peer_may[state]:
             status, reason = self._why_not(cid, self.role.peer)
             return self._refuse(pdu, status, reason)
-        if cid == _C.outbind:
-            self.state = State.OUTBOUND
-        if cid in _NO_RESPONSE:
-            return pdu
-        if cid == _C.enquire_link:
-            if self.answer_enquire_link:
-                self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number))
-            return pdu
-        if cid == _C.unbind:
-            self._queue(UnbindResp(sequence_number=pdu.sequence_number))
-            self.state = State.CLOSED
-            return pdu
-        if cid in _BINDS:
-            self._pending_bind[pdu.sequence_number] = getattr(pdu, "system_id", "")
+        if cid in _SPECIAL:
+            if cid == _OUTBIND:
+                self.state = State.OUTBOUND
+            if cid in _NO_RESPONSE:
+                return pdu
+            if cid == _ENQUIRE_LINK:
+                if self.answer_enquire_link:
+                    self._queue(EnquireLinkResp(sequence_number=pdu.sequence_number))
+                return pdu
+            if cid == _UNBIND:
+                self._queue(UnbindResp(sequence_number=pdu.sequence_number))
+                self.state = State.CLOSED
+                return pdu
+            if cid in _BINDS:
+                self._pending_bind[pdu.sequence_number] = getattr(pdu, "system_id", "")
         seq = pdu.sequence_number
         if seq in self._owed:  # the peer reused a sequence number still unanswered
             self._owed_again.setdefault(seq, []).append(cid)
@@ -318,15 +340,17 @@ class Session:
     def _incoming_response(self, pdu: Pdu) -> Any:
         cid = pdu.command_id
         seq = pdu.sequence_number
-        request = self.outstanding.get(seq)
+        outstanding = self.outstanding
+        request = outstanding.get(seq)
         if request is None or not answers(request.pdu.command_id, cid):
             return pdu  # answers nothing we sent: no state change, our request stays open
-        del self.outstanding[seq]
-        if cid in BIND_STATES and pdu.command_status == 0:
-            self.state = BIND_STATES[cid]
-            self.bound_system_id = getattr(request.pdu, "system_id", "")
-        elif cid == _C.unbind_resp:
-            self.state = State.CLOSED
+        del outstanding[seq]
+        if cid in _STATE_CHANGING:
+            if cid in BIND_STATES and pdu.command_status == 0:
+                self.state = BIND_STATES[cid]
+                self.bound_system_id = getattr(request.pdu, "system_id", "")
+            elif cid == _UNBIND_RESP:
+                self.state = State.CLOSED
         return pdu
 
     def _why_not(self, cid: CommandId, sender: Role) -> tuple[int, str]:
@@ -357,14 +381,14 @@ class Session:
         cid = pdu.command_id
         if cid & RESPONSE_BIT:
             return self._send_response(pdu, force)
-        if not force and cid not in ALLOWED[self.state][self.role]:
+        if not force and cid not in self._own_may[self.state]:
             status, reason = self._why_not(cid, self.role)
             raise LocalProtocolError(reason, status, command_id=cid)
         if pdu.sequence_number == 0:
-            pdu = pdu.with_sequence(self._allocate_sequence())
+            pdu = pdu.with_sequence(self.next_sequence())
         if cid not in _NO_RESPONSE:  # nothing will answer outbind or alert_notification
-            self.outstanding[pdu.sequence_number] = Outstanding(pdu, now)
-        if cid == _C.unbind:
+            self.outstanding[pdu.sequence_number] = _new_tuple(Outstanding, (pdu, now))
+        if cid == _UNBIND:
             self.unbinding = True
         self._queue(pdu)
         return pdu
@@ -373,16 +397,20 @@ class Session:
         seq = pdu.sequence_number
         cid = pdu.command_id
         request = self._owed.get(seq)
-        if cid != _C.generic_nack and not force and (request is None or not answers(request, cid)):
+        if cid != _GENERIC_NACK and not force and (request is None or not answers(request, cid)):
             raise LocalProtocolError(
                 f"{cid.name} seq={seq} answers no request the peer sent", command_id=cid
             )
         if request is not None:
-            self._forget_owed(seq)
-        system_id = self._pending_bind.pop(seq, None) if request in _BINDS else None
-        if system_id is not None and pdu.command_status == 0 and cid in BIND_STATES:
-            self.state = BIND_STATES[cid]
-            self.bound_system_id = system_id
+            if seq in self._owed_again:
+                self._forget_owed(seq)
+            else:
+                del self._owed[seq]
+            if request in _BINDS:
+                system_id = self._pending_bind.pop(seq, None)
+                if system_id is not None and pdu.command_status == 0 and cid in BIND_STATES:
+                    self.state = BIND_STATES[cid]
+                    self.bound_system_id = system_id
         self._queue(pdu)
         return pdu
 
@@ -395,8 +423,14 @@ class Session:
         else:
             del self._owed[seq]
 
-    def _allocate_sequence(self) -> int:
-        for _ in range(len(self.outstanding) + 1):
+    def next_sequence(self) -> int:
+        """Take the sequence_number for the next request, to build it with that number at
+        once (`send` then keeps it) instead of having `send` copy a PDU numbered 0."""
+        seq = self._next_seq
+        self._next_seq = 1 if seq >= MAX_SEQUENCE else seq + 1
+        if seq not in self.outstanding:
+            return seq
+        for _ in range(len(self.outstanding)):
             seq = self._next_seq
             self._next_seq = 1 if seq >= MAX_SEQUENCE else seq + 1
             if seq not in self.outstanding:

@@ -20,7 +20,7 @@ from typing import Any
 from smppkit.protocol.constants import CommandStatus, MessageState, TlvTag
 from smppkit.protocol.errors import InvalidArgument, RemoteProtocolError
 
-__all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "write_tlvs"]
+__all__ = ["Tlv", "TLV_KINDS", "normalize_tlvs", "read_tlvs", "tlv_bytes", "write_tlvs"]
 
 _S = CommandStatus
 _U16 = struct.Struct(">H")
@@ -408,20 +408,39 @@ def _decode_tlv(tag: int, raw: bytes) -> Tlv:
     raise AssertionError(kind)  # pragma: no cover
 
 
+# tag -> how its value is written: the octets' length for an integer, else a kind code
+_CSTR_KIND, _NEC_KIND, _EMPTY_KIND, _OCTETS_KIND = -1, -2, -3, -4
+_TLV_WRITE: dict[int, int] = {
+    int(tag): _INT_SIZES.get(kind) or {"nec": _NEC_KIND, "empty": _EMPTY_KIND,
+                                       "octets": _OCTETS_KIND}.get(kind, _CSTR_KIND)
+    for tag, kind in TLV_KINDS.items()
+}
+_pack_tlv_head = _TLV_HEAD.pack
+
+
+def tlv_bytes(tlvs: tuple[Tlv, ...]) -> bytes:
+    """The wire form of already-validated TLVs."""
+    parts = []
+    how = _TLV_WRITE
+    for tlv in tlvs:
+        tag = tlv.tag
+        value = tlv.value
+        kind = how.get(tag, _OCTETS_KIND)
+        if kind > 0:
+            raw = int(value).to_bytes(kind, "big")
+        elif kind == _CSTR_KIND:
+            raw = value.encode("latin-1") + b"\x00"
+        elif kind == _OCTETS_KIND:
+            raw = value
+        elif kind == _NEC_KIND:
+            raw = bytes((value[0],)) + value[1].to_bytes(2, "big")
+        else:
+            raw = b""
+        parts.append(_pack_tlv_head(tag, len(raw)))
+        parts.append(raw)
+    return b"".join(parts)
+
+
 def write_tlvs(tlvs: tuple[Tlv, ...], out: bytearray) -> None:
     """Append the wire form of already-validated TLVs to `out`."""
-    for tlv in tlvs:
-        kind = TLV_KINDS.get(tlv.tag)
-        value = tlv.value
-        if kind is None or kind == "octets":
-            raw = value
-        elif kind in _INT_SIZES:
-            raw = int(value).to_bytes(_INT_SIZES[kind], "big")
-        elif kind == "nec":
-            raw = bytes([value[0]]) + value[1].to_bytes(2, "big")
-        elif kind == "empty":
-            raw = b""
-        else:
-            raw = value.encode("latin-1") + b"\x00"
-        out += _TLV_HEAD.pack(tlv.tag, len(raw))
-        out += raw
+    out += tlv_bytes(tlvs)

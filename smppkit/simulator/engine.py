@@ -63,7 +63,7 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from smppkit.protocol.constants import CommandId, CommandStatus, MessageState, TlvTag
 from smppkit.protocol.errors import LocalProtocolError
@@ -130,6 +130,10 @@ __all__ = [
 
 _C = CommandId
 _S = CommandStatus
+_RECEIPTED_MESSAGE_ID = TlvTag.receipted_message_id
+# command_ids as plain ints for the per-PDU tests (an enum member's lookup costs more)
+_SUBMIT_SM, _GENERIC_NACK = int(_C.submit_sm), int(_C.generic_nack)
+_ANSWERS = frozenset({int(_C.deliver_sm_resp), int(_C.data_sm_resp), _GENERIC_NACK})
 
 #: err code of a concatenated message whose parts came through different instances, or
 #: never all arrived: the provider's "Invalid/Illegal Message" (smpp-facts.md §1.8).
@@ -162,6 +166,11 @@ NEXT_TURN = 0.001
 #: Timers of closed connections tolerated before the timer heap is rebuilt without them
 #: (and only once they are half of it, so rebuilding costs O(1) per timer).
 STALE_TIMERS = 64
+#: Finished messages a cluster remembers for query_sm, the oldest forgotten first (a
+#: `Final` each, about 185 bytes: benchmarks/receipt_store.py).
+FINISHED_KEPT = 100_000
+#: Stands for the id in a receipt text made once per (stat, err, dates) by format_receipt.
+_ID_MARK = "\x00"
 
 
 # --- actions: what the engine asks its driver to do ---------------------------------------
@@ -318,10 +327,15 @@ class Message:
 
 @dataclass(eq=False, slots=True)
 class Job:
-    """A deliver_sm (receipt or MO) held in the store until it is delivered or expires."""
+    """A deliver_sm (receipt or MO) held in the store until it is delivered or expires.
+
+    An MO job holds its `pdu`; a receipt holds its `receipt` fields (source_addr,
+    destination_addr, esm_class, short_message, tlvs) and its PDU is built as it is sent,
+    with the sequence_number the session gives it.
+    """
 
     account: str
-    pdu: Pdu
+    pdu: Pdu | None
     expires_at: float
     message_id: int | None = None
     attempts: int = 0
@@ -329,6 +343,20 @@ class Job:
     retry: bool = True  # False: a fault's extra copy, sent once and never retried
     done: bool = False
     order: int = 0  # when it was made: a queue is kept in this order
+    receipt: tuple[str, str, int, bytes, tuple[Tlv, ...]] | None = None
+    receipt_id: str = ""  # the id the receipt carries, for the trace's notes
+
+
+class Final(NamedTuple):
+    """What is kept of a finished message for query_sm (§4.8): little, as up to
+    `FINISHED_KEPT` of them are held per cluster. Stored as a plain tuple of these fields
+    (the garbage collector stops tracking a tuple of atoms; it would scan each of 100,000
+    NamedTuples), read back as a Final."""
+
+    account: str
+    state: str
+    err: int
+    done_at: float
 
 
 @dataclass(eq=False)
@@ -338,7 +366,8 @@ class Cluster:
     name: str
     instances: list[Instance] = field(default_factory=list)
     messages: dict[int, Message] = field(default_factory=dict)
-    finished: collections.OrderedDict[int, Message] = field(default_factory=collections.OrderedDict)
+    finished: collections.OrderedDict[int, tuple[str, str, int, float]] = field(
+        default_factory=collections.OrderedDict)
     queue: dict[str, collections.deque[Job]] = field(default_factory=dict)
     groups: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     rr: itertools.count[int] = field(default_factory=itertools.count)
@@ -366,7 +395,7 @@ class Conn:
 
     __slots__ = (
         "id", "instance", "ident", "peer", "session", "account", "limits", "bind", "closing",
-        "last_in", "pdus_in", "submits", "inflight", "deadlines", "enquire_seq", "outbound",
+        "last_in", "pdus_in", "submits", "inflight", "deadline_armed", "enquire_seq", "outbound",
         "opened_at", "octets_in", "partial_at", "partial_deadline", "partial_timer", "backlog",
         "congested", "congested_at", "timers",
     )
@@ -385,10 +414,11 @@ class Conn:
         self.last_in = now
         self.pdus_in = 0
         self.submits = 0
-        self.inflight: dict[int, tuple[Job, float]] = {}  # seq -> (job, deadline)
-        # (deadline, seq, job) in send order: deliver_timeout is constant, so deadlines are
-        # sorted and one timer per connection serves them all
-        self.deadlines: collections.deque[tuple[float, int, Job]] = collections.deque()
+        # seq -> (job, deadline) of each deliver_sm awaiting its resp, in send order: as
+        # deliver_timeout is constant that is deadline order, and one timer per connection,
+        # armed for the first entry, serves them all (an answered one is simply gone)
+        self.inflight: dict[int, tuple[Job, float]] = {}
+        self.deadline_armed = False
         self.enquire_seq = 0  # our enquire_link awaiting its resp
         self.outbound = outbound
         self.opened_at = now
@@ -405,6 +435,32 @@ class Conn:
     def receiving(self) -> bool:
         return (not self.closing and self.bind in _RECEIVING and self.session.is_bound
                 and not self.session.unbinding)
+
+
+def _outbind_target(config: SimConfig) -> tuple[str, int] | None:
+    """(host, port) of `config.outbind`, with its account and instance checked.
+
+    Raises:
+        ValueError: not HOST:PORT, an unknown outbind_account or outbind_instance.
+    """
+    if config.outbind_account is not None and config.account(config.outbind_account) is None:
+        raise ValueError(f"outbind_account {config.outbind_account!r} is not one of the accounts")
+    names = [spec.name for spec in PROFILES[config.profile]]
+    if config.outbind_instance is not None and config.outbind_instance not in names:
+        raise ValueError(f"outbind_instance {config.outbind_instance!r} is not an instance of "
+                         f"profile {config.profile!r} ({', '.join(names)})")
+    if not config.outbind:
+        return None
+    host, _, port = config.outbind.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"outbind must be HOST:PORT (port 1-65535), got {config.outbind!r}")
+    return host.strip("[]"), int(port)
+
+
+def _id_of(job: Job) -> str:
+    """', receipt id:X' for a receipt's job (its id as the receipt carries it), '' for MO:
+    note texts keep their first words, which readers (the doctor) match."""
+    return f", receipt id:{job.receipt_id}" if job.receipt_id else ""
 
 
 def mo_pdus(source_addr: str, destination_addr: str, text: str, *, reference: int = 0,
@@ -442,6 +498,7 @@ class Engine:
             raise ValueError("id_format must be 'nexmo', 'hex' or 'decimal'")
         check_limits(config)
         self.config = config
+        self._outbind_target = _outbind_target(config)
         self.scenario: Scenario = load_scenario(config.scenario)
         self.rng = rng if rng is not None else random.Random(config.seed)
         self.now = now
@@ -473,6 +530,8 @@ class Engine:
         self._dirty: dict[int, Conn] = {}
         self._faults: dict[tuple[str, str], Fault | None] = {}
         self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
+        self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes, tuple[Tlv, ...]]] = {}
+        self._deliver_timeout = config.deliver_timeout
         self._outbind_at = -1e18
         interval = config.enquire_link_interval
         self.enquire_interval = (interval if interval is not None else
@@ -581,9 +640,9 @@ class Engine:
                          "held until it drains")
             return
         waited = now - c.congested_at
-        if c.deadlines and waited > 0:
+        if c.inflight and waited > 0:
             # the deliver_sm sat in our buffer, unread: their deliver_timeout starts again
-            c.deadlines = collections.deque((d + waited, seq, job) for d, seq, job in c.deadlines)
+            c.inflight = {seq: (job, d + waited) for seq, (job, d) in c.inflight.items()}
         if c.partial_deadline is not None and self.config.pdu_timeout:
             c.partial_deadline = now + self.config.pdu_timeout  # it waited on us, not on the peer
         if c.receiving():
@@ -599,7 +658,7 @@ class Engine:
         c.session.close()
         c.instance.conns.pop(conn, None)
         self._dirty.pop(conn, None)
-        c.deadlines.clear()
+        c.deadline_armed = False
         self._stale += c.timers
         c.timers = 0
         if self._stale > STALE_TIMERS and 2 * self._stale > len(self._timers):
@@ -775,22 +834,24 @@ class Engine:
             bind=c.bind, raw=data, note=note,
         )))
 
-    def note(self, c: Conn, text: str) -> None:
-        """A trace line with no PDU: a fault, a resend, an expired receipt."""
+    def note(self, c: Conn, text: str, message_id: str | None = None) -> None:
+        """A trace line with no PDU: a fault, a resend, an expired receipt (`message_id`:
+        the id of the message it is about)."""
         if not self.tracing:
             return
         event = dict.fromkeys(TRACE_FIELDS)
         event.update(time=round(self.now, 6), system="simulator", instance=c.instance.name,
                      session=c.ident, peer=c.peer, system_id=c.account, bind=c.bind,
-                     direction="", command="", note=text)
+                     direction="", command="", note=text, message_id=message_id)
         self._actions.append(Trace(event))
 
-    def note_instance(self, instance: str, text: str) -> None:
+    def note_instance(self, instance: str, text: str, message_id: str | None = None) -> None:
         if not self.tracing:
             return
         event = dict.fromkeys(TRACE_FIELDS)
         event.update(time=round(self.now, 6), system="simulator", instance=instance, session="",
-                     peer="", system_id="", bind="", direction="", command="", note=text)
+                     peer="", system_id="", bind="", direction="", command="", note=text,
+                     message_id=message_id)
         self._actions.append(Trace(event))
 
     # -- helpers -------------------------------------------------------------------------
@@ -836,12 +897,26 @@ class Engine:
     def _drain(self, c: Conn) -> None:
         session = c.session
         budget = self.config.max_pdus_per_turn
+        next_event = session.next_event
         while not c.closing:
             if budget <= 0:
                 c.backlog = True  # the rest on a later turn: others get theirs first
                 return
             budget -= 1
-            event = session.next_event()
+            event = next_event()
+            if isinstance(event, Pdu):  # the usual case first
+                c.pdus_in += 1
+                c.last_in = self.now
+                self._handle(c, event)
+                if not self.scenario.faults:
+                    continue
+                drop = self._fault("drop_connection", c.instance.name)
+                if drop and c.pdus_in >= drop.after:
+                    self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
+                    self._dirty[c.id] = c
+                    self._close(c, abort=True)
+                    return
+                continue
             if event is NEED_DATA:
                 break
             if event is CONNECTION_CLOSED:
@@ -856,26 +931,14 @@ class Engine:
             if isinstance(event, Rejected):
                 self.counters["rejected"] += 1
                 self.note(c, f"{event.pdu.command_name} rejected: {event.reason}")
-                continue
-            c.pdus_in += 1
-            c.last_in = self.now
-            self._handle(c, event)
-            if not self.scenario.faults:
-                continue
-            drop = self._fault("drop_connection", c.instance.name)
-            if drop and c.pdus_in >= drop.after:
-                self.note(c, f"fault drop_connection after {c.pdus_in} PDUs")
-                self._dirty[c.id] = c
-                self._close(c, abort=True)
-                return
         if session.state is State.CLOSED and not c.closing:
             self._close(c)
 
     def _handle(self, c: Conn, pdu: Pdu) -> None:
         cid = pdu.command_id
-        if cid == _C.submit_sm:
+        if cid == _SUBMIT_SM:
             self._submit(c, pdu, SubmitSmResp)
-        elif cid == _C.deliver_sm_resp or cid == _C.data_sm_resp or cid == _C.generic_nack:
+        elif cid in _ANSWERS:
             self._deliver_answered(c, pdu)
         elif cid in _BIND_KINDS:
             self._bind(c, pdu)
@@ -1092,7 +1155,8 @@ class Engine:
         if not (destination.isascii() and destination.isprintable() and destination):
             self._send(c, resp_cls(command_status=_S.ESME_RINVDSTADR, sequence_number=seq))
             return
-        if not _valid_address(pdu.source_addr, required=False):
+        source = pdu.source_addr
+        if source and not (source.isascii() and source.isprintable()):  # _valid_address
             self._send(c, resp_cls(command_status=_S.ESME_RINVSRCADR, sequence_number=seq))
             return
         if resp_cls is DataSmResp or not (pdu.schedule_delivery_time or pdu.validity_period):
@@ -1102,15 +1166,18 @@ class Engine:
         if isinstance(times, int):
             self._send(c, resp_cls(command_status=times, sequence_number=seq))
             return
-        status = self._admit(c, account)
-        if status:
-            self._send(c, resp_cls(command_status=status, sequence_number=seq))
-            return
+        if account.throughput or account.max_pending is not None or (
+                self.held_receipts >= self.config.max_stored_receipts):
+            status = self._admit(c, account)
+            if status:
+                self._send(c, resp_cls(command_status=status, sequence_number=seq))
+                return
         text = getattr(pdu, "short_message", b"")
         if not text:
             text = pdu.tlv(TlvTag.message_payload, b"")
-        msg = self._new_message(c, pdu, pdu.destination_addr, text, times, self._next_id())
-        resp = resp_cls.trusted(sequence_number=seq, message_id=self.resp_id(msg.id))
+        msg_id = self._id_base + next(self._ids)  # _next_id
+        msg = self._new_message(c, pdu, destination, text, times, msg_id)
+        resp = resp_cls.trusted(sequence_number=seq, message_id=self.resp_id(msg_id))
         if self.scenario.faults:
             self._respond_with_faults(c, resp, msg)
         else:
@@ -1246,7 +1313,7 @@ class Engine:
             return
         if outcome.intermediate or msg.registered_delivery & 0x10:
             self._at(msg.starts_at + outcome.delay / 2, self._intermediate, cluster, msg)
-        self._at(ends, self._finish, cluster, msg)
+        heapq.heappush(self._timers, (ends, next(self._order), self._finish, (cluster, msg)))
 
     def _expire_message(self, cluster: Cluster, msg: Message) -> None:
         if msg.done_at is None:
@@ -1276,10 +1343,11 @@ class Engine:
         self._pending[msg.account] -= 1
         if cluster.messages.get(msg.id) is msg:
             del cluster.messages[msg.id]
-            cluster.finished[msg.id] = msg
-            if len(cluster.finished) > 100_000:
-                cluster.finished.popitem(last=False)
-        if self._wants_receipt(msg, msg.state):
+            finished = cluster.finished
+            finished[msg.id] = (msg.account, msg.state, msg.err, msg.done_at)  # a Final
+            if len(finished) > FINISHED_KEPT:
+                finished.popitem(last=False)
+        if msg.registered_delivery & 0x03 and self._wants_receipt(msg, msg.state):  # §5.2.17
             self._enqueue(cluster, msg, msg.state, msg.err, msg.done_at)
         if msg.wants_alert and msg.state == "EXPIRED" and msg.err == 2:
             self._after(self.config.alert_delay, self._alert, cluster, msg)
@@ -1302,30 +1370,48 @@ class Engine:
     def _enqueue(self, cluster: Cluster, msg: Message, stat: str, err: int, done_at: float,
                  esm_class: int = 0x04) -> None:
         rid = self.receipt_id(msg.id, msg.instance)
-        tlvs: tuple[Tlv, ...] = ()
+        head, tail, tlvs = self._receipt_parts(stat, err, msg.submitted_at, done_at)
         if self._receipted_id_tlv:
-            tlvs = (Tlv(TlvTag.receipted_message_id, rid),)
-        tlvs += self._outcome_tlvs(stat, err)
-        text = format_receipt(Receipt(id=rid, submit_date=stamp(msg.submitted_at),
-                                      done_date=stamp(done_at), stat=stat, err=f"{err:03d}"))
+            tlvs = (Tlv(_RECEIPTED_MESSAGE_ID, rid), *tlvs)
         # Every value here is the engine's own (addresses came through a checked submit),
-        # so the receipt is built without re-validation: see Pdu.trusted.
-        pdu = DeliverSm.trusted(source_addr=msg.destination_addr, destination_addr=msg.source_addr,
-                                esm_class=esm_class, short_message=text.encode("ascii"), tlvs=tlvs)
+        # so the receipt is built without re-validation when it is sent: see Pdu.trusted.
+        receipt = (msg.destination_addr, msg.source_addr, esm_class,
+                   head + rid.encode("ascii") + tail, tlvs)
         # a receipt is kept for as long as its message's validity period (§7.1.1)
         keep = done_at + max(msg.expires_at - msg.submitted_at, 1.0)
-        queue = cluster.queue.setdefault(msg.account, collections.deque())
-        queue.append(Job(msg.account, pdu, keep, msg.id, order=next(self._job_order)))
+        queue = cluster.queue.get(msg.account)
+        if queue is None:
+            queue = cluster.queue[msg.account] = collections.deque()
+        queue.append(Job(msg.account, None, keep, msg.id, 0, None, True, False,
+                         next(self._job_order), receipt, rid))
         self.held_receipts += 1
         if self.scenario.faults:
             if self._fault("duplicate_receipt", msg.instance):
-                queue.append(Job(msg.account, pdu, keep, msg.id, note="fault duplicate_receipt",
-                                 retry=False, order=next(self._job_order)))
+                queue.append(Job(msg.account, None, keep, msg.id, note="fault duplicate_receipt",
+                                 retry=False, order=next(self._job_order), receipt=receipt,
+                                 receipt_id=rid))
                 self.held_receipts += 1
             if self._fault("receipt_before_resp", msg.instance):
                 self._pump(cluster, msg.account)  # now: it must go out before the resp
                 return
         self._pump_soon(cluster, msg.account)
+
+    def _receipt_parts(self, stat: str, err: int, submitted_at: float,
+                       done_at: float) -> tuple[bytes, bytes, tuple[Tlv, ...]]:
+        """The receipt text before and after its id, made by `format_receipt`, and its
+        outcome TLVs, once per (stat, err, submit minute, done minute): receipts differ in
+        little else."""
+        key = (stat, err, int(submitted_at // 60), int(done_at // 60))
+        found = self._texts.get(key)
+        if found is None:
+            if len(self._texts) > 4096:
+                self._texts.clear()
+            text = format_receipt(Receipt(id=_ID_MARK, submit_date=stamp(submitted_at),
+                                          done_date=stamp(done_at), stat=stat, err=f"{err:03d}"))
+            head, _, tail = text.partition(_ID_MARK)
+            found = self._texts[key] = (head.encode("ascii"), tail.encode("ascii"),
+                                        self._outcome_tlvs(stat, err))
+        return found
 
     def _outcome_tlvs(self, stat: str, err: int) -> tuple[Tlv, ...]:
         """The receipt's message_state and network_error_code TLVs (those configured), made
@@ -1382,38 +1468,50 @@ class Engine:
 
     def _send_job(self, c: Conn, job: Job) -> None:
         job.attempts += 1
+        session = c.session
         try:
-            pdu = self._send(c, job.pdu)
+            if job.receipt is not None:
+                source, destination, esm_class, text, tlvs = job.receipt
+                pdu = session.send(DeliverSm.trusted(
+                    sequence_number=session.next_sequence(), source_addr=source,
+                    destination_addr=destination, esm_class=esm_class, short_message=text,
+                    tlvs=tlvs))
+            else:
+                assert job.pdu is not None
+                pdu = session.send(job.pdu)
         except LocalProtocolError as exc:  # the session went away under us
             self._requeue(c.instance.cluster, job, f"resend: {exc}")
             return
+        self._dirty[c.id] = c
         self.counters["deliver_sm"] += 1
         if job.note:
-            self.note(c, f"{job.note} (attempt {job.attempts})")
-        deadline = self.now + self.config.deliver_timeout
+            self.note(c, f"{job.note} (attempt {job.attempts}{_id_of(job)})",
+                      message_id=job.receipt_id or None)
+        deadline = self.now + self._deliver_timeout
         c.inflight[pdu.sequence_number] = (job, deadline)
-        if not c.deadlines:
+        if not c.deadline_armed:
+            c.deadline_armed = True
             self._conn_at(c, deadline, self._deliver_deadlines)
-        c.deadlines.append((deadline, pdu.sequence_number, job))
 
     def _deliver_deadlines(self, c: Conn) -> None:
         """Resend every deliver_sm of `c` unanswered after deliver_timeout (§4.6.2)."""
+        c.deadline_armed = False
+        inflight = c.inflight
         now = self.now
         if c.congested:  # unread, in our buffer: not late (`congested`); look again later
-            if c.deadlines:
+            if inflight:
+                c.deadline_armed = True
                 self._conn_at(c, now + self.config.deliver_timeout, self._deliver_deadlines)
             return
-        deadlines = c.deadlines
-        while deadlines and deadlines[0][0] <= now:
-            _, seq, job = deadlines.popleft()
-            entry = c.inflight.get(seq)
-            if entry is None or entry[0] is not job:
-                continue  # answered
-            del c.inflight[seq]
+        while inflight and not c.closing:
+            seq, (job, deadline) = next(iter(inflight.items()))
+            if deadline > now:
+                c.deadline_armed = True
+                self._conn_at(c, deadline, self._deliver_deadlines)
+                return
+            del inflight[seq]
             c.session.forget(seq)
             self._retry(c, job, f"no deliver_sm_resp within {self.config.deliver_timeout:g} s")
-        if deadlines and not c.closing:
-            self._conn_at(c, deadlines[0][0], self._deliver_deadlines)
 
     def _retry(self, c: Conn, job: Job, why: str) -> None:
         if not job.retry:
@@ -1449,7 +1547,8 @@ class Engine:
         self._leave(job)
         self.counters["receipts_expired"] += 1
         if c is not None:
-            self.note(c, f"receipt expired after {job.attempts} attempt(s): its validity ended")
+            self.note(c, f"receipt expired after {job.attempts} attempt(s): its validity "
+                         f"ended{_id_of(job)}", message_id=job.receipt_id or None)
 
     def _expire_queue(self, cluster: Cluster, account: str, queue: collections.deque[Job]) -> None:
         now = self.now
@@ -1461,12 +1560,14 @@ class Engine:
                 self._leave(job)
                 self.counters["receipts_expired"] += 1
                 self._note_account(cluster, account, f"receipt expired after {job.attempts} "
-                                   "attempt(s): its validity ended")
+                                   f"attempt(s): its validity ended{_id_of(job)}",
+                                   job.receipt_id or None)
         cluster.queue[account] = keep
 
-    def _note_account(self, cluster: Cluster, account: str, text: str) -> None:
+    def _note_account(self, cluster: Cluster, account: str, text: str,
+                      message_id: str | None = None) -> None:
         if self.tracing:
-            self.note_instance(cluster.instances[0].name, f"{account}: {text}")
+            self.note_instance(cluster.instances[0].name, f"{account}: {text}", message_id)
 
     def _deliver_answered(self, c: Conn, pdu: Pdu) -> None:
         entry = c.inflight.pop(pdu.sequence_number, None)
@@ -1474,16 +1575,17 @@ class Engine:
             return
         job = entry[0]
         status = pdu.command_status
-        if status == 0 and pdu.command_id != _C.generic_nack:
+        if status == 0 and pdu.command_id != _GENERIC_NACK:
             self.counters["deliver_acked"] += 1
             self._leave(job)
             return
-        if status in DELIVER_SM_RESP_RETRY or pdu.command_id == _C.generic_nack:
+        if status in DELIVER_SM_RESP_RETRY or pdu.command_id == _GENERIC_NACK:
             self._retry(c, job, f"{pdu.command_name} status 0x{status:08X} is on the retry list")
             return
         self.counters["deliver_refused"] += 1
         self._leave(job)
-        self.note(c, f"receipt ended by {pdu.command_name} status 0x{status:08X} (not retried)")
+        self.note(c, f"receipt ended by {pdu.command_name} status 0x{status:08X} (not "
+                     f"retried{_id_of(job)})", message_id=job.receipt_id or None)
 
     # -- MO traffic, outages, outbind ----------------------------------------------------
 
@@ -1524,20 +1626,24 @@ class Engine:
             return
         if any(c.outbound for c in self.conns.values()):
             return
-        host, _, port = target.rpartition(":")
+        assert self._outbind_target is not None
+        host, port = self._outbind_target
         self._outbind_at = self.now
         instance = self.config.outbind_instance or next(iter(self.instances))
         self.counters["outbinds"] += 1
-        self._actions.append(Connect(next(self._out_conn_ids), instance, host, int(port)))
+        self._actions.append(Connect(next(self._out_conn_ids), instance, host, port))
 
     # -- query, cancel, replace: only the account's own messages (§5.1.3) -----------------
 
-    def _find(self, c: Conn, message_id: str) -> Message | None:
+    def _find(self, c: Conn, message_id: str) -> Message | Final | None:
         value = self.parse_id(message_id)
         if value is None:
             return None
         cluster = c.instance.cluster
-        msg = cluster.messages.get(value) or cluster.finished.get(value)
+        msg: Message | Final | None = cluster.messages.get(value)
+        if msg is None:
+            final = cluster.finished.get(value)
+            msg = Final._make(final) if final is not None else None
         if msg is None or msg.account != c.account:
             return None  # another account's message is not there for this bind
         return msg
@@ -1560,7 +1666,7 @@ class Engine:
 
     def _cancel(self, c: Conn, pdu: Any) -> None:
         msg = self._find(c, pdu.message_id)
-        if msg is None or msg.done_at is not None:
+        if msg is None or isinstance(msg, Final) or msg.done_at is not None:
             self._send(c, CancelSmResp(command_status=_S.ESME_RCANCELFAIL, sequence_number=pdu.sequence_number))
             return
         cluster = c.instance.cluster
@@ -1571,7 +1677,7 @@ class Engine:
 
     def _replace(self, c: Conn, pdu: Any) -> None:
         msg = self._find(c, pdu.message_id)
-        if msg is None or msg.done_at is not None:
+        if msg is None or isinstance(msg, Final) or msg.done_at is not None:
             self._send(c, ReplaceSmResp(command_status=_S.ESME_RREPLACEFAIL, sequence_number=pdu.sequence_number))
             return
         msg.short_message = pdu.short_message

@@ -18,6 +18,11 @@ piles up unread. As the asyncio driver does with its write buffer, the network t
 engine a connection is congested when the octets written to it and not yet read pass
 `write_high_water`, and that it drained when they are down to a quarter of that.
 
+An ESME can also wait for the SMSC's outbind (§4.1.7): `net.listen("192.0.2.50:2776",
+EsmeBehaviour(bind="receiver"))` with `SimConfig(outbind="192.0.2.50:2776")`; it answers the
+outbind with its bind on the connection the SMSC opened. An outbind to an address where no
+ESME listens fails, as a refused TCP connection does.
+
 The ESME side (`EsmeBehaviour`) is a client, not a provider rule: it binds, submits,
 answers deliver_sm, sends enquire_link, resubmits throttled messages, binds again, and
 can make the mistakes the sample logs show (ids compared as text, parts split across
@@ -33,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from smppkit.protocol.constants import TlvTag
 from smppkit.protocol.pdus import (
     BindReceiver,
     BindTransceiver,
@@ -150,6 +156,7 @@ class VirtualNetwork:
         self.latency = latency
         self.events: list[dict[str, Any]] = []
         self.links: dict[int, Link] = {}
+        self.listeners: dict[str, EsmeBehaviour] = {}  # "host:port" -> the ESME there
         self.down: set[str] = set()
         self.sent: dict[str, tuple[Link, str]] = {}  # ESMEs: receipt id -> (link, resp id)
         self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -231,8 +238,22 @@ class VirtualNetwork:
             elif type(action) is Listen:
                 (self.down.discard if action.up else self.down.add)(action.instance)
             elif type(action) is Connect:
-                # no ESME listens in the virtual network: the outbind fails at once
-                self.engine.connection_closed(action.conn, self.now)
+                self.at(self.now + self._delay(), self._outbound, action)
+
+    def _outbound(self, action: Connect) -> None:
+        """The SMSC's TCP connection to an ESME (for outbind) opens, or is refused."""
+        address = f"{action.host}:{action.port}"
+        client = self.listeners.get(address)
+        if client is None:  # as the asyncio driver reports a refused connection
+            self.engine.counters["outbind_failures"] += 1
+            self.engine.note_instance(action.instance, f"outbind to {address} failed: "
+                                                       "no ESME listens there")
+            self.engine.connection_closed(action.conn, self.now)
+        else:
+            self.links[action.conn] = Link(action.conn, action.instance, address, client)
+            self.engine.connection_opened(action.conn, action.instance, address, self.now,
+                                          outbound=True)
+        self._flush()
 
     def _smsc_closed(self, link: Link) -> None:
         if not link.closed:
@@ -262,10 +283,17 @@ class VirtualNetwork:
             return link
         self.engine.connection_opened(conn, instance, link.peer, self.now)
         self._flush()
-        cls = _BINDS[client.bind]
-        self.esme_send(link, cls(system_id=client.system_id, password=client.password,  # type: ignore[call-arg]
-                                 system_type=""))
+        self._bind(link, client.bind)
         return link
+
+    def listen(self, address: str, client: EsmeBehaviour) -> None:
+        """Let the ESME `client` accept the SMSC's outbind at `address` ("host:port")."""
+        self.listeners[address] = client
+
+    def _bind(self, link: Link, kind: str) -> None:
+        cls = _BINDS[kind]
+        self.esme_send(link, cls(system_id=link.client.system_id,  # type: ignore[call-arg]
+                                 password=link.client.password, system_type=""))
 
     def esme_send(self, link: Link, pdu: Pdu) -> Pdu | None:
         if link.closed:
@@ -354,6 +382,11 @@ class VirtualNetwork:
             link.enquire_pending.pop(pdu.sequence_number, None)
         elif name == "unbind" and client.reconnect is not None:
             self.after(client.reconnect, self.reconnect, link)
+        elif name == "outbind":
+            # "the ESME may respond to an outbind by issuing a bind_receiver" -- §4.1.7 (a
+            # transceiver may bind as one; a transmitter bind would get no receipts)
+            kind = "receiver" if client.bind == "transmitter" else client.bind
+            self.after(self.rng.uniform(0.001, 0.006), self._bind, link, kind)
 
     def _answer(self, link: Link, resp: Pdu) -> None:
         if not link.closed:
@@ -361,7 +394,11 @@ class VirtualNetwork:
 
     def _client_receipt(self, link: Link, pdu: Pdu) -> None:
         client = link.client
-        rid = receipt_summary(pdu)[0]
+        # the id a receipt is about: its receipted_message_id TLV, else its text (as
+        # receipt_summary reads it, the TLV first)
+        rid = pdu.tlv(TlvTag.receipted_message_id)
+        if rid is None:
+            rid = receipt_summary(pdu)[0]
         if rid is None:
             return
         if client.compare_ids == "string":
