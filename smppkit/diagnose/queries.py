@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from smppkit.diagnose import analysis
+from smppkit.diagnose.kinds import receipt_sql, response_sql
 from smppkit.protocol.constants import CommandStatus, describe_status, status_name
 
 __all__ = [
@@ -66,12 +67,8 @@ SELECT r.*,
             WHEN command = 'deliver_sm' THEN 'mo'
             WHEN command = 'deliver_sm_resp' THEN 'deliver_resp'
             ELSE command END AS kind
-FROM (SELECT raw_events.*,
-             (right(command, 5) = '_resp' OR command = 'generic_nack') AS is_response,
-             -- esm_class bits 5-2: 0x04, 0x08, 0x20 are receipts -- SMPP v3.4 §5.2.12
-             (command IN ('deliver_sm', 'data_sm')
-              AND ((coalesce(esm_class, 0) & 60) IN (4, 8, 32) OR receipt_stat IS NOT NULL))
-             AS is_receipt
+FROM (SELECT raw_events.*, """ + response_sql() + """ AS is_response,
+             """ + receipt_sql() + """ AS is_receipt
       FROM raw_events) r
 """
 
