@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import html
 import json
 import math
@@ -83,13 +84,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smppkit.diagnose.convert import read_kannel
 from smppkit.diagnose.kinds import receipt_mask
 from smppkit.diagnose.logs import from_events, read
 from smppkit.diagnose.pairing import FORMS, pair_ids
 from smppkit.findings import SEVERITIES, Example, Finding
 from smppkit.findings import format_value as _fmt
 from smppkit.findings import plain_value as _plain
-from smppkit.kannel.logs import is_kannel_line, read_kannel_log
+from smppkit.kannel.logs import is_kannel_line
 from smppkit.protocol.constants import CommandStatus, EsmClass, status_name
 from smppkit.sms.meanings import (
     DELIVER_SM_RESP_RETRY,
@@ -296,10 +298,9 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
     with open(path, "rb") as f:
         binary = b"\0" in f.read(4096)
     if not binary and is_kannel_line(_first_line(path)):
-        events, lines, bad = read_kannel_log(path, tz=tz)
-        df = from_events(events, source_file=path, lines=lines)
+        df = read_kannel(path, tz)
         info["format"] = "kannel"
-        bad_rows = [(path, n, text[:120]) for n, text in bad]
+        bad_rows = list(df.attrs["bad_lines"])
     else:
         try:
             with warnings.catch_warnings():  # bad lines go into the report, not to stderr
@@ -314,9 +315,14 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
     info["bad lines"] = len(bad_rows)
     inputs.bad_lines += bad_rows
     if not len(df):
-        info["why"] = (f"{len(bad_rows)} unreadable line(s) and nothing else" if bad_rows else
-                       "no SMPP PDU or log line about messages in it")
+        info["why"] = _why_nothing(len(bad_rows))
     return df
+
+
+def _why_nothing(bad_lines: int) -> str:
+    """Why a file that could be read gave no event."""
+    return (f"{bad_lines} unreadable line(s) and nothing else" if bad_lines else
+            "no SMPP PDU or log line about messages in it")
 
 
 def _load(source: Any, tz: str | None = None) -> pd.DataFrame:
@@ -480,19 +486,27 @@ class _Log:
         self.hex = d.pop("hex")
         self.d = d
         self.noted = d[d["note"] != ""]  # the rows with a note (few, in most logs)
+        self._rows: dict[tuple[tuple[str, ...], bool], pd.DataFrame] = {}
+        self._notes: dict[str | re.Pattern[str], pd.DataFrame] = {}
         self.cmd = d["command"]
 
     def rows(self, *commands: str, pdu: bool = True) -> pd.DataFrame:
-        d = self.d
-        mask = d["command"].isin(commands)
-        if pdu:
-            mask &= d["is_pdu"]
-        return d[mask]
+        """The rows of `commands`: the PDUs, or with ``pdu=False`` also the logs' lines
+        about them; the frame is shared: do not change it."""
+        key = (commands, pdu)
+        if key not in self._rows:
+            d = self.d
+            mask = d["command"].isin(commands)
+            self._rows[key] = d[mask & d["is_pdu"] if pdu else mask]
+        return self._rows[key]
 
     def notes(self, pattern: str | re.Pattern[str]) -> pd.DataFrame:
-        """The rows whose note matches `pattern` (a pattern that matches no empty note)."""
-        d = self.noted
-        return d[d["note"].str.contains(pattern, regex=True, na=False)]
+        """The rows whose note matches `pattern` (a pattern that matches no empty note);
+        the frame is shared: do not change it."""
+        if pattern not in self._notes:
+            d = self.noted
+            self._notes[pattern] = d[d["note"].str.contains(pattern, regex=True, na=False)]
+        return self._notes[pattern]
 
     def example(self, i: Any, summary: str | None = None) -> Example:
         row = self.d.loc[i]
@@ -957,6 +971,11 @@ def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
 
 
 # --- the checks ---------------------------------------------------------------------------------
+
+
+#: the commands whose rows the checks read one by one (few in any log)
+_ONE_BY_ONE = (*(b + "_resp" for b in _BINDS), "enquire_link", "enquire_link_resp", "unbind",
+               "unbind_resp")
 
 
 def _bind_kinds(log: _Log) -> pd.DataFrame:
@@ -1459,6 +1478,7 @@ def _check_kannel(log: _Log, f: _Facts) -> list[Finding]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_problems(hexstr: str) -> list[tuple[str, str, str]]:
     """(kind, evidence, guess) of each text problem of one submit PDU (its hex)."""
     from smppkit.protocol.codec import decode

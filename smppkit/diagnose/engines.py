@@ -3,12 +3,13 @@
 An engine turns files into the view ``raw_events`` of `smppkit.diagnose.queries` (the only
 SQL here that differs between the two: reading the files, times as integer microseconds,
 the readings of a message id), adds the portable ``events`` view on top, and runs queries,
-handing back small pandas DataFrames.
+handing back small pandas DataFrames. ``raw_events`` also carries the columns the receipt
+doctor reads (`DOCTOR_COLUMNS`: the PDU bytes, notes, file and line of each event).
 
 - `DuckDBEngine` reads a Parquet dataset (`smppkit.diagnose.convert`) in place, or JSONL
-  traces, which it loads once into a table of a DuckDB database file in a temporary
-  directory (compressed, paged out under `memory_limit`: out of core). Input order is the
-  table's ``rowid``; line numbers assume one event per line (blank lines would shift them).
+  traces, which it loads once into a table (paged out to a temporary directory past
+  `memory_limit`: out of core). Input order is the table's ``rowid``; line numbers assume
+  one event per line (blank lines would shift them).
 - `SparkEngine` reads a Parquet dataset with a `pyspark.sql.SparkSession`: local mode
   by default, or any session you build for a cluster (see the README).
 """
@@ -34,6 +35,9 @@ _NUMERIC = ("command_status", "sequence", "esm_class", "data_coding", "registere
 COLUMNS = ("instance", "session", "command", "command_status", "sequence", "message_id",
            "source_addr", "destination_addr", "esm_class", "registered_delivery",
            "receipt_stat", "receipt_err", "part_ref", "part_total", "part_seq")
+#: the further columns the receipt doctor reads (`smppkit.diagnose.doctor_sql`)
+DOCTOR_COLUMNS = ("system", "system_id", "bind", "direction", "data_coding", "note", "hex",
+                  "source_file", "line")
 #: Python's str.strip() whitespace in ASCII: what `analysis` strips from an id
 _WHITESPACE = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32)
 
@@ -66,7 +70,7 @@ def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str,
     """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
     the engine's SQL for the time in us, the stripped id, the number of hex digits
     ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
-    cols = ", ".join(COLUMNS)
+    cols = ", ".join(COLUMNS + DOCTOR_COLUMNS)
     text = f"nullif(lower({strip}), '')"
     body = "regexp_replace(id_text, '^0x', '')"
     return (
@@ -101,19 +105,15 @@ class DuckDBEngine:
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        self.files: list[str] = []  # the JSONL traces, when loaded from JSONL
-        self.parquet: str = ""  # the read_parquet(...) of a dataset
 
     # -- sources -----------------------------------------------------------------------------
 
     def load_parquet(self, directory: str) -> None:
         """Query the dataset under `directory` in place (hive partitions day/instance)."""
         files = parquet_files(directory)
-        self.parquet = (f"read_parquet([{', '.join(map(_quote, files))}], "
-                        "hive_partitioning = true, "
-                        "hive_types = {'day': 'VARCHAR', 'instance': 'VARCHAR'}, "
-                        "union_by_name = true)")
-        self._views(self.parquet, "epoch_us(time)")
+        self._views(f"read_parquet([{', '.join(map(_quote, files))}], hive_partitioning = true, "
+                    "hive_types = {'day': 'VARCHAR', 'instance': 'VARCHAR'}, "
+                    "union_by_name = true)", "epoch_us(time)")
 
     def _read_json(self, paths: Sequence[str]) -> str:
         types = {k: ("DOUBLE" if k == "time" else "BIGINT" if k in _NUMERIC else "VARCHAR")
@@ -122,9 +122,9 @@ class DuckDBEngine:
         files = "[" + ", ".join(_quote(os.fspath(p)) for p in paths) + "]"
         return f"read_json({files}, columns = {columns}, format = 'newline_delimited')"
 
-    def load_jsonl(self, paths: Sequence[str]) -> None:
-        """Load the columns the queries read from JSONL traces (one event per line) into a
-        table; the other columns stay in the files (see `doctor_scans`).
+    def load_jsonl(self, paths: Sequence[str]) -> dict[str, int]:
+        """Load JSONL traces (one event per line) into a table, with each event's file and
+        line; the events per file.
 
         Raises:
             EngineError: a line is not a trace event DuckDB can read, or an event lacks
@@ -134,34 +134,41 @@ class DuckDBEngine:
         import duckdb
 
         t_us = "CAST(round_even(time * 1000000.0, 0) AS BIGINT)"  # as logs.read rounds
+        cols = ", ".join(c for c in COLUMNS + DOCTOR_COLUMNS if c not in ("source_file", "line"))
+        counts = {}
         try:
-            self.con.execute(
-                f"CREATE OR REPLACE TABLE loaded AS SELECT {t_us} AS t_us, {', '.join(COLUMNS)}, "
-                "(time IS NULL OR direction IS NULL OR command IS NULL) AS incomplete "
-                f"FROM {self._read_json(paths)}")
-            missing = self.con.execute("SELECT count(*) FROM loaded WHERE incomplete"
-                                       ).fetchone()[0]
+            self.con.execute(f"CREATE OR REPLACE TABLE loaded AS SELECT {t_us} AS t_us, {cols}, "
+                             "CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line "
+                             f"FROM {self._read_json(paths[:1])} LIMIT 0")
+            for path in paths:
+                # insertion order is kept (preserve_insertion_order): row_number() is the line
+                self.con.execute(
+                    f"INSERT INTO loaded SELECT {t_us}, {cols}, {_quote(os.fspath(path))}, "
+                    f"row_number() OVER () FROM {self._read_json([path])}")
+                counts[os.fspath(path)] = self._scalar(
+                    f"SELECT count(*) FROM loaded WHERE source_file = {_quote(os.fspath(path))}")
+            missing = self._scalar("SELECT count(*) FROM loaded WHERE t_us IS NULL "
+                                   "OR direction IS NULL OR command IS NULL")
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot read the trace: {exc}") from exc
         if missing:
             raise EngineError(f"{missing} event(s) lack time, direction or command")
-        self.files = [os.fspath(p) for p in paths]
         # a table: the id readings are computed once, not in every query
         self._views("(SELECT rowid AS ord, * FROM loaded)", "t_us", "TABLE")
         self.con.execute("DROP TABLE loaded")
+        return counts
 
-    def doctor_scans(self, columns: str) -> list[str]:
-        """Queries giving `columns` (SQL over the trace columns) with ``time``,
-        ``source_file`` and ``line``, in input order; one per JSONL file, or one for the
-        dataset."""
-        if self.parquet:
-            return [f"SELECT time, {columns}, source_file, line FROM {self.parquet} "
-                    "ORDER BY ord"]
-        time = "make_timestamp(CAST(round_even(time * 1000000.0, 0) AS BIGINT))"
-        # insertion order is kept (preserve_insertion_order): row_number() is the line
-        return [f"SELECT {time} AS time, {columns}, {_quote(f)} AS source_file, "
-                f"row_number() OVER () AS line FROM {self._read_json([f])}"
-                for f in self.files]
+    def _scalar(self, sql: str) -> int:
+        row = self.con.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    def load_frame(self, frame: pd.DataFrame) -> None:
+        """Query an event table held in memory (the trace columns, ``time`` as datetimes)."""
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame.assign(ord=range(len(frame))), preserve_index=False)
+        self.con.register("frame_events", table)
+        self._views("frame_events", "epoch_us(time)")
 
     def _views(self, source: str, t_us: str, create: str = "TEMPORARY VIEW") -> None:
         strip = "trim(message_id, " + " || ".join(f"chr({c})" for c in _WHITESPACE) + ")"
@@ -176,6 +183,19 @@ class DuckDBEngine:
         """The result of `sql` (over ``events``) as a pandas DataFrame."""
         return self.con.sql(sql).to_arrow_table().to_pandas()
 
+    def execute(self, sql: str) -> None:
+        """Run a statement (CREATE VIEW ...)."""
+        self.con.execute(sql)
+
+    def table(self, name: str, sql: str) -> None:
+        """Keep the result of `sql` as the temporary table `name` (a step several queries
+        read)."""
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """A small pandas frame as the view `name`."""
+        self.con.register(name, frame)
+
     def close(self) -> None:
         self.con.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -187,13 +207,17 @@ class SparkEngine:
     Args:
         spark: a SparkSession (for a cluster: ``SparkSession.builder.master(URL)``...);
             None builds a local one (`local_session`).
+        cache: keep the events (``raw_events``, read and parsed once) in the executors'
+            memory and disk between queries, as Spark's CACHE TABLE does; without it every
+            query reads the files again.
     """
 
     name = "spark"
 
-    def __init__(self, spark: Any = None) -> None:
+    def __init__(self, spark: Any = None, cache: bool = True) -> None:
         self.spark = spark if spark is not None else local_session()
         self._own = spark is None
+        self.cache = cache
 
     def load_parquet(self, directory: str) -> None:
         """Query the dataset at `directory` (a local path, hdfs://, s3a://...)."""
@@ -206,10 +230,21 @@ class SparkEngine:
         self.spark.sql(_raw_view("parquet_events", "unix_micros(time)", strip,
                                  "conv({body}, 16, 10)",
                                  "{x} RLIKE '{p}'"))
+        if self.cache:
+            self.spark.sql("CACHE LAZY TABLE raw_events")
         self.spark.sql(EVENTS_VIEW)
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.spark.sql(sql).toPandas()
+
+    def execute(self, sql: str) -> None:
+        self.spark.sql(sql)
+
+    def table(self, name: str, sql: str) -> None:
+        self.spark.sql(sql).cache().createOrReplaceTempView(name)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
 
     def close(self) -> None:
         if self._own:
