@@ -45,8 +45,6 @@ def answers(tmp_path_factory):
     out = tmp_path_factory.mktemp("spark") / "events"
     convert.convert(LOGS, out, progress=False)
     spark = engines.local_session()
-    # a few hundred rows: compiling code for each stage costs more than it saves
-    spark.conf.set("spark.sql.codegen.wholeStage", "false")
     try:
         with dataset.open(out) as duck, dataset.open(out, engines.SparkEngine(spark)) as sp:
             yield {name: (run(sp), run(duck)) for name, run in ANALYSES.items()}, sp

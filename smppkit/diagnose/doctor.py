@@ -6,13 +6,17 @@ access logs) or a list of trace events, and returns a `Report` of `Finding` s. E
 finding has a severity, a stable ``code``, a plain-language cause, the evidence (counts,
 and example PDUs or log lines with their file:line and hex) and the fix.
 
-Strategy: every check is a small function over one normalised table (`_Log`): the trace
-schema of `smppkit.trace`, with time in seconds and, per row, who sent the PDU (the
+Strategy: every check is a small function of one normalised table (`_Log`: the trace
+schema of `smppkit.trace`, with time in seconds and, per row, who sent the PDU -- the
 ``direction`` is the writer's: the simulator writes as the SMSC, every other source as
-the ESME). A check speaks only when the log holds evidence; things that are normal for
-the provider (hex submit_sm_resp ids with decimal receipt ids, receipts arriving on the
-other bind of the cluster) are ``info`` unless the log also shows them going wrong, so a
-healthy log gives no warning. Severities: ``error`` = receipts or messages are being
+the ESME) and of `_Facts`, what it needs of the whole table (counts, the pairing of
+receipts with submit_sm_resp, rates, the first rows of each selection). `_facts` computes
+those in pandas; `smppkit.diagnose.doctor_sql` computes them as SQL (DuckDB, Spark) and
+gives the checks only the rows they read one by one, so the same checks -- their rules,
+thresholds and wording -- run on logs of any size. A check speaks only when the log holds
+evidence; things that are normal for the provider (hex submit_sm_resp ids with decimal
+receipt ids, receipts arriving on the other bind of the cluster) are ``info`` unless the
+log also shows them going wrong, so a healthy log gives no warning. Severities: ``error`` = receipts or messages are being
 lost; ``warning`` = something works badly or will fail under load; ``info`` = worth
 knowing, nothing to fix.
 

@@ -162,7 +162,10 @@ def diagnose(engine: Any, inputs: D.Inputs | None = None, *, dedupe: bool = True
     notes = " OR ".join(f"lower(note) LIKE '%{w}%'" for w in D.NOTE_WORDS)
     where = f"({_where(D._ONE_BY_ONE)}) OR (note <> '' AND ({notes}))"
     log = run.rows(where)
-    facts = _facts(run, log)
+    try:
+        facts = _facts(run, log)
+    finally:
+        engine.drop(*_STEPS, _SAMPLE)
     shown = sorted(_shown(facts) - set(log.d.index))
     if shown:
         log = run.rows(f"{where} OR pos IN ({_lit(shown)})")
@@ -235,6 +238,7 @@ def _receipts_table() -> str:
 
 
 _R = "doctor_receipts"
+_SAMPLE = "doctor_sample"  # the candidates the text checks read, when too many to read all
 #: name -> SELECT: the steps kept as tables (in this order) before the facts' queries
 _STEPS: dict[str, str] = {
     _R: _receipts_table(),
@@ -555,9 +559,9 @@ def _text_facts(run: _Run, f: D._Facts, candidates: int, bodies: int) -> None:
         return
     cands = _CANDIDATES
     if bodies > D._MAX_DECODED:
-        run.engine.register("doctor_sample", pd.DataFrame({"k": D._sample(candidates).astype("int64")}))
+        run.engine.register(_SAMPLE, pd.DataFrame({"k": D._sample(candidates).astype("int64")}))
         cands = (f"SELECT c.* FROM (SELECT c.*, row_number() OVER (ORDER BY pos) - 1 AS k "
-                 f"FROM ({cands}) c) c JOIN (SELECT DISTINCT k FROM doctor_sample) s ON s.k = c.k")
+                 f"FROM ({cands}) c) c JOIN (SELECT DISTINCT k FROM {_SAMPLE}) s ON s.k = c.k")
         f.text_checked = D._MAX_DECODED
     got = run.q(f"WITH c AS ({cands}), b AS (SELECT body, min(pos) AS p1 FROM c GROUP BY body) "
                 "SELECT b.p1, count(*) AS n, min(CASE WHEN c.pos > b.p1 THEN c.pos END) AS p2, "

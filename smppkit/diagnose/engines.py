@@ -65,23 +65,30 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str,
-              create: str = "TEMPORARY VIEW") -> str:
-    """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
-    the engine's SQL for the time in us, the stripped id, the number of hex digits
-    ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
-    cols = ", ".join(COLUMNS + DOCTOR_COLUMNS)
+def _with_ids(source: str, columns: str, strip: str, hex_value: str, matches: str) -> str:
+    """SELECT `columns` of `source` (which has ``message_id``) and the id readings
+    ``id_text``, ``id_hex``, ``id_dec``, given the engine's SQL for the stripped id, the
+    number of hex digits ``{body}`` and a regular expression ``{p}`` matching ``{x}``."""
     text = f"nullif(lower({strip}), '')"
     body = "regexp_replace(id_text, '^0x', '')"
     return (
-        f"CREATE OR REPLACE {create} raw_events AS "
-        f"SELECT ord, t_us, {cols}, id_text, "
+        f"SELECT {columns}, id_text, "
         f"CASE WHEN {matches.format(x='id_text', p='^(0x)?[0-9a-f]{1,16}$')} "
         f"THEN CAST({hex_value.format(body=body)} AS DECIMAL(38,0)) END AS id_hex, "
         f"CASE WHEN {matches.format(x='id_text', p='^[0-9]{1,38}$')} "
         "THEN CAST(id_text AS DECIMAL(38,0)) END AS id_dec "
-        f"FROM (SELECT ord, {t_us} AS t_us, {cols}, {text} AS id_text FROM {source}) s"
+        f"FROM (SELECT *, {text} AS id_text FROM {source}) s"
     )
+
+
+def _raw_view(source: str, t_us: str, strip: str, hex_value: str, matches: str,
+              create: str = "TEMPORARY VIEW") -> str:
+    """``raw_events`` over `source` (a relation with ``ord`` and the trace columns), given
+    the engine's SQL for the time in us and the id readings (`_with_ids`)."""
+    cols = ", ".join(COLUMNS + DOCTOR_COLUMNS)
+    return (f"CREATE OR REPLACE {create} raw_events AS "
+            + _with_ids(f"(SELECT ord, {t_us} AS t_us, {cols} FROM {source}) r",
+                        f"ord, t_us, {cols}", strip, hex_value, matches))
 
 
 class DuckDBEngine:
@@ -98,13 +105,15 @@ class DuckDBEngine:
         import duckdb
 
         self._tmp = tempfile.mkdtemp(prefix="smppkit-duckdb-")
-        self.con = duckdb.connect()  # in memory, paged out to temp_directory past the limit
+        # a database file: tables are stored compressed, and paged out past memory_limit
+        self.con = duckdb.connect(os.path.join(self._tmp, "events.duckdb"))
         self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
         self.con.execute(f"SET temp_directory = {_quote(os.path.join(self._tmp, 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        self._registered: set[str] = set()
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -135,27 +144,30 @@ class DuckDBEngine:
 
         t_us = "CAST(round_even(time * 1000000.0, 0) AS BIGINT)"  # as logs.read rounds
         cols = ", ".join(c for c in COLUMNS + DOCTOR_COLUMNS if c not in ("source_file", "line"))
-        counts = {}
+        counts, first = {}, []
         try:
-            self.con.execute(f"CREATE OR REPLACE TABLE loaded AS SELECT {t_us} AS t_us, {cols}, "
-                             "CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS line "
-                             f"FROM {self._read_json(paths[:1])} LIMIT 0")
-            for path in paths:
-                # insertion order is kept (preserve_insertion_order): row_number() is the line
-                self.con.execute(
-                    f"INSERT INTO loaded SELECT {t_us}, {cols}, {_quote(os.fspath(path))}, "
-                    f"row_number() OVER () FROM {self._read_json([path])}")
-                counts[os.fspath(path)] = self._scalar(
-                    f"SELECT count(*) FROM loaded WHERE source_file = {_quote(os.fspath(path))}")
+            for k, path in enumerate(map(os.fspath, paths)):
+                # one pass per file, the ids read on the way: the table's rowid is the input
+                # order (preserve_insertion_order), so rowid - the file's first is the line
+                rows = _with_ids(f"(SELECT {t_us} AS t_us, {cols}, {_quote(path)} AS source_file "
+                                 f"FROM {self._read_json([path])}) j",
+                                 f"t_us, {cols}, source_file", *self._readings())
+                first.append(self._scalar("SELECT count(*) FROM loaded") if k else 0)
+                self.con.execute(f"INSERT INTO loaded {rows}" if k else
+                                 f"CREATE OR REPLACE TABLE loaded AS {rows}")
+                counts[path] = self._scalar("SELECT count(*) FROM loaded") - first[-1]
             missing = self._scalar("SELECT count(*) FROM loaded WHERE t_us IS NULL "
                                    "OR direction IS NULL OR command IS NULL")
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB cannot read the trace: {exc}") from exc
         if missing:
             raise EngineError(f"{missing} event(s) lack time, direction or command")
-        # a table: the id readings are computed once, not in every query
-        self._views("(SELECT rowid AS ord, * FROM loaded)", "t_us", "TABLE")
-        self.con.execute("DROP TABLE loaded")
+        line = "CASE " + " ".join(f"WHEN rowid >= {n} THEN rowid - {n} + 1"
+                                  for n in reversed(first)) + " END"
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW raw_events AS SELECT rowid AS ord, "
+                         f"t_us, {cols}, source_file, {line} AS line, id_text, id_hex, id_dec "
+                         "FROM loaded")
+        self.con.execute(EVENTS_VIEW)
         return counts
 
     def _scalar(self, sql: str) -> int:
@@ -170,11 +182,14 @@ class DuckDBEngine:
         self.con.register("frame_events", table)
         self._views("frame_events", "epoch_us(time)")
 
-    def _views(self, source: str, t_us: str, create: str = "TEMPORARY VIEW") -> None:
+    @staticmethod
+    def _readings() -> tuple[str, str, str]:
+        """`_with_ids`' SQL for DuckDB."""
         strip = "trim(message_id, " + " || ".join(f"chr({c})" for c in _WHITESPACE) + ")"
-        self.con.execute(_raw_view(source, t_us, strip,
-                                   "CAST('0x' || {body} AS UBIGINT)",
-                                   "regexp_full_match({x}, '{p}')", create))
+        return strip, "CAST('0x' || {body} AS UBIGINT)", "regexp_full_match({x}, '{p}')"
+
+    def _views(self, source: str, t_us: str, create: str = "TEMPORARY VIEW") -> None:
+        self.con.execute(_raw_view(source, t_us, *self._readings(), create))
         self.con.execute(EVENTS_VIEW)
 
     # -- queries -------------------------------------------------------------------------
@@ -194,7 +209,17 @@ class DuckDBEngine:
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """A small pandas frame as the view `name`."""
+        self._registered.add(name)
         self.con.register(name, frame)
+
+    def drop(self, *names: str) -> None:
+        """Forget the tables `table` and `register` made."""
+        for name in names:
+            if name in self._registered:
+                self.con.unregister(name)
+                self._registered.discard(name)
+            else:
+                self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def close(self) -> None:
         self.con.close()
@@ -245,6 +270,10 @@ class SparkEngine:
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+
+    def drop(self, *names: str) -> None:
+        for name in names:
+            self.spark.catalog.dropTempView(name)  # uncached too
 
     def close(self) -> None:
         if self._own:
