@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pandas.testing import assert_frame_equal, assert_series_equal
 
-from smppkit.diagnose import convert, dataset, doctor, logs
+from smppkit.diagnose import analysis, convert, dataset, doctor, engines, logs
 from smppkit.protocol import pdus
 from smppkit.trace import dump_event, pdu_event
 
@@ -24,6 +25,17 @@ def test_the_sql_doctor_gives_the_pandas_doctors_report_on_each_log(path: Path) 
     with dataset.open(path) as ds:  # JSONL loaded by DuckDB
         assert ds.diagnose().to_dict() == reference.to_dict()
     assert reference.findings  # every sample log has something to say
+
+
+def test_traces_loaded_into_a_database_file_give_the_same_answers() -> None:
+    # what DuckDBEngine does with traces larger than its memory_limit
+    path = DATA / "logs" / "throttled.jsonl"
+    df = logs.read(path, progress=False)
+    with dataset.open(path, engines.DuckDBEngine(on_disk=True)) as ds:
+        assert ds.diagnose().to_dict() == doctor.diagnose(path).to_dict()
+        assert_frame_equal(ds.receipt_match(), analysis.receipt_match(df))
+        assert_series_equal(ds.response_latency(), analysis.latency_percentiles(
+            analysis.response_latency(df)))
 
 
 def test_the_sql_doctor_over_a_parquet_dataset_of_every_log(tmp_path: Path) -> None:

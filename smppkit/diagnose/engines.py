@@ -7,9 +7,10 @@ handing back small pandas DataFrames. ``raw_events`` also carries the columns th
 doctor reads (`DOCTOR_COLUMNS`: the PDU bytes, notes, file and line of each event).
 
 - `DuckDBEngine` reads a Parquet dataset (`smppkit.diagnose.convert`) in place, or JSONL
-  traces, which it loads once into a table (paged out to a temporary directory past
-  `memory_limit`: out of core). Input order is the table's ``rowid``; line numbers assume
-  one event per line (blank lines would shift them).
+  traces, which it loads once into a table: in memory, or for traces larger than
+  `memory_limit` in a database file in a temporary directory (out of core). Input order is
+  the table's ``rowid``; line numbers assume one event per line (blank lines would shift
+  them).
 - `SparkEngine` reads a Parquet dataset with a `pyspark.sql.SparkSession`: local mode
   by default, or any session you build for a cluster (see the README).
 """
@@ -61,6 +62,22 @@ def parquet_files(directory: str) -> list[str]:
     return found
 
 
+def _bytes(size: str) -> int:
+    """A size as DuckDB writes one ("1GB", "512MiB", "2 TB") in bytes.
+
+    Raises:
+        ValueError: not such a size.
+    """
+    units = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+    text = size.strip().upper()
+    number = text.rstrip("KMGTIB ")
+    try:
+        return int(float(number) * units[text[len(number):].strip()])
+    except (KeyError, ValueError):
+        raise ValueError(f"memory_limit {size!r} is not a size like '1GB' or '512MiB'") from None
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -97,17 +114,23 @@ class DuckDBEngine:
     Args:
         memory_limit: DuckDB's memory limit ("1GB"); beyond it, work spills to disk.
         threads: worker threads (default: DuckDB's, one per core).
+        on_disk: load JSONL traces into a database file in a temporary directory
+            (stored compressed, read back in pages) rather than into memory; None: when
+            the traces are larger than `memory_limit` (an in-memory table would spill
+            uncompressed).
     """
 
     name = "duckdb"
 
-    def __init__(self, memory_limit: str = "1GB", threads: int | None = None) -> None:
+    def __init__(self, memory_limit: str = "1GB", threads: int | None = None,
+                 on_disk: bool | None = None) -> None:
         import duckdb
 
         self._tmp = tempfile.mkdtemp(prefix="smppkit-duckdb-")
-        # a database file: tables are stored compressed, and paged out past memory_limit
-        self.con = duckdb.connect(os.path.join(self._tmp, "events.duckdb"))
+        self.con = duckdb.connect()
         self.con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        self._limit = _bytes(memory_limit)
+        self.on_disk = on_disk
         self.con.execute(f"SET temp_directory = {_quote(os.path.join(self._tmp, 'spill'))}")
         self.con.execute("SET preserve_insertion_order = true")
         self.con.execute("SET enable_progress_bar = false")
@@ -142,6 +165,12 @@ class DuckDBEngine:
         """
         import duckdb
 
+        on_disk = self.on_disk
+        if on_disk is None:
+            on_disk = sum(os.path.getsize(p) for p in paths) > self._limit
+        if on_disk:
+            self.con.execute(f"ATTACH {_quote(os.path.join(self._tmp, 'events.duckdb'))} AS disk")
+            self.con.execute("USE disk")
         t_us = "CAST(round_even(time * 1000000.0, 0) AS BIGINT)"  # as logs.read rounds
         cols = ", ".join(c for c in COLUMNS + DOCTOR_COLUMNS if c not in ("source_file", "line"))
         counts, first = {}, []
