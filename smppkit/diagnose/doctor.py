@@ -1928,7 +1928,7 @@ def _verdict(rows: pd.DataFrame) -> str:
     if not len(rows):
         return "not in these logs"
     cmd = rows["command"]
-    receipts = rows[cmd.isin(("deliver_sm", "data_sm")) & (rows["receipt_stat"] != "")]
+    receipts = rows[cmd.isin(RECEIPT_COMMANDS) & (rows["receipt_stat"] != "")]
     if receipts["is_pdu"].any():  # the PDUs themselves, not the logs' lines about them
         receipts = receipts[receipts["is_pdu"]]
     final = receipts[~receipts["receipt_stat"].isin(_INTERMEDIATE)]
