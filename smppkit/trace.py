@@ -47,7 +47,7 @@ from typing import Any
 from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import SECRET_MASK, EsmClass, TlvTag
 from smppkit.protocol.pdus import Pdu
-from smppkit.sms.receipts import ReceiptError, is_receipt, parse_receipt
+from smppkit.sms.receipts import RECEIPT_COMMANDS, ReceiptError, is_receipt, parse_receipt
 from smppkit.sms.udh import concat_of
 
 __all__ = ["TRACE_FIELDS", "concat_info", "dump_event", "pdu_event", "receipt_summary"]
@@ -132,10 +132,7 @@ def pdu_event(
     message_id = getattr(pdu, "message_id", None) or None
     stat = err = None
     esm = getattr(pdu, "esm_class", None)
-    if is_receipt(esm) and pdu.command_name in (
-        "deliver_sm",
-        "data_sm",
-    ):
+    if is_receipt(esm) and pdu.command_name in RECEIPT_COMMANDS:
         message_id, stat, err = receipt_summary(pdu)
     parts = concat_info(pdu) if esm is not None else None
     if hasattr(pdu, "password"):

@@ -1,4 +1,5 @@
-"""The SQL path against the pandas path: Parquet conversion, the DuckDB analyses, the doctor.
+"""The SQL path against the pandas path: Parquet conversion and the DuckDB analyses (the
+doctor: tests/test_doctor_sql.py).
 
 Both sides are computed from the files in data/ every time (nothing hard-coded): the pandas
 analyses of `logs.read` are the reference the queries must equal.
@@ -17,7 +18,7 @@ from pandas.testing import assert_frame_equal, assert_series_equal
 
 from smppkit import cli
 from smppkit.diagnose import analysis as A
-from smppkit.diagnose import convert, dataset, doctor, engines, logs
+from smppkit.diagnose import convert, dataset, engines, logs
 from smppkit.diagnose.pcap import Flow, write_pcap
 from smppkit.kannel.logs import read_kannel_log
 from smppkit.protocol import pdus
@@ -57,10 +58,6 @@ def assert_same(mine, reference):
         assert mine.attrs == reference.attrs
 
 
-def assert_same_report(mine, reference):
-    assert mine.to_dict() == reference.to_dict()
-
-
 @pytest.mark.parametrize("path", LOGS, ids=[p.stem for p in LOGS])
 def test_duckdb_over_jsonl_equals_pandas(path):
     df = logs.read(path, progress=False)
@@ -71,7 +68,6 @@ def test_duckdb_over_jsonl_equals_pandas(path):
                 assert_same(query(ds), reference(df))
             except AssertionError as exc:
                 raise AssertionError(f"{name}: {exc}") from None
-        assert_same_report(ds.diagnose(), doctor.diagnose(df))
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +102,6 @@ def test_duckdb_over_parquet_equals_pandas(all_logs):
                 assert_same(query(ds), reference(df))
             except AssertionError as exc:
                 raise AssertionError(f"{name}: {exc}") from None
-        assert_same_report(ds.diagnose(), doctor.diagnose(df))
-
-
-def test_doctor_events_are_slim(all_logs):
-    out, _, df = all_logs
-    with dataset.open(out) as ds:
-        slim = ds.doctor_events()
-    assert len(slim) == len(df)
-    kept = slim["hex"].notna()
-    assert set(slim.loc[kept, "command"]) <= {"submit_sm", "data_sm"}
-    assert kept.sum() < df["hex"].notna().sum()
 
 
 def test_bad_lines_are_listed_with_their_line(tmp_path):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from smppkit.diagnose.arrow import strings_from_codes
+from smppkit.diagnose.kinds import receipt_mask, response_mask
 from smppkit.diagnose.pairing import pair_ids
 from smppkit.protocol.constants import CommandStatus, MessageState, describe_status
 
@@ -43,20 +44,15 @@ __all__ = [
 ESME_REQUESTS = ("submit_sm", "submit_multi", "data_sm", "query_sm", "cancel_sm", "replace_sm")
 _SUBMITS = ("submit_sm", "submit_multi", "data_sm")
 _THROTTLED = int(CommandStatus.ESME_RTHROTTLED)
-_RECEIPT_TYPES = (0x04, 0x08, 0x20)  # esm_class bits 5-2 -- SMPP v3.4 §5.2.12
 
 
 def _is_response(df: pd.DataFrame) -> pd.Series:
-    command = df["command"].astype("string")
-    flags = command.str.endswith("_resp") | (command == "generic_nack")
-    return pd.Series(flags.to_numpy(dtype=bool, na_value=False), index=df.index)
+    return pd.Series(response_mask(df["command"]), index=df.index)
 
 
 def _is_receipt(df: pd.DataFrame) -> pd.Series:
-    msg = df["command"].isin(("deliver_sm", "data_sm")).to_numpy(dtype=bool, na_value=False)
-    typ = (df["esm_class"] & 0x3C).isin(_RECEIPT_TYPES).fillna(False).to_numpy(dtype=bool)
-    stat = df["receipt_stat"].notna().to_numpy()
-    return pd.Series(msg & (typ | stat), index=df.index)
+    return pd.Series(receipt_mask(df["command"], df["esm_class"], df["receipt_stat"].notna()),
+                     index=df.index)
 
 
 def classify(df: pd.DataFrame) -> pd.Series:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from smppkit.diagnose import logs
 
 __all__ = ["CHUNK_BYTES", "FORMATS", "NULL_PARTITION", "PARTITIONS", "Converted", "convert", "read_events",
-           "register_cli", "sniff"]
+           "read_kannel", "register_cli", "sniff"]
 
 #: Bytes of JSONL read per chunk (a chunk of the 1M-event benchmark trace is ~110k events).
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -56,6 +56,8 @@ class Converted:
     files: list[str] = field(default_factory=list)
     #: ``(file, line, reason)`` of input not converted, as ``df.attrs["bad_lines"]``
     bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
+    #: events written per input log
+    counts: dict[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         parts = len({os.path.dirname(f) for f in self.files})
@@ -115,31 +117,33 @@ def sniff(path: str | os.PathLike[str]) -> str:
     return logs.sniff(path)
 
 
-def _read_kannel(path: str) -> pd.DataFrame:
+def read_kannel(path: str, tz: str | None = None) -> pd.DataFrame:
+    """A Kannel bearerbox or access log as an event table (`smppkit.kannel.logs`), its
+    unreadable lines in ``attrs["bad_lines"]``; `tz` as for `convert`."""
     from smppkit.kannel.logs import read_kannel_log
 
-    events, lines, bad = read_kannel_log(path)
+    events, lines, bad = read_kannel_log(path, tz=tz)
     df = logs.from_events(events, source_file=path, lines=lines)
-    df.attrs["bad_lines"] = [(path, n, f"not a Kannel log line: {text[:80]}")
-                             for n, text in bad]
+    df.attrs["bad_lines"] = [(path, n, text[:120]) for n, text in bad]
     return df
 
 
-def _read_whole(path: str, format: str) -> pd.DataFrame:
+def _read_whole(path: str, format: str, tz: str | None = None) -> pd.DataFrame:
     if format == "kannel":
-        return _read_kannel(path)
+        return read_kannel(path, tz)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", logs.BadLineWarning)  # listed in bad_lines instead
-        return logs.read(path, format, False)
+        return logs.read(path, format, False, tz=tz or "local")
 
 
 def read_events(path: str | os.PathLike[str], format: str = "auto",
-                chunk_bytes: int = CHUNK_BYTES, bar: object | None = None
-                ) -> Iterator[pd.DataFrame]:
+                chunk_bytes: int = CHUNK_BYTES, bar: object | None = None,
+                tz: str | None = None) -> Iterator[pd.DataFrame]:
     """The event table of one log (`logs.SCHEMA`), in chunks of bounded size.
 
     Each chunk's ``attrs["bad_lines"]`` lists its unreadable lines with their line in the
-    whole file. A JSONL trace is read `chunk_bytes` at a time; other formats in one chunk.
+    whole file. A JSONL trace is read `chunk_bytes` at a time; other formats in one chunk;
+    `tz` as for `convert`.
 
     Raises:
         FileNotFoundError, IsADirectoryError, PermissionError: the file cannot be opened.
@@ -151,7 +155,7 @@ def read_events(path: str | os.PathLike[str], format: str = "auto",
         pass
     fmt = sniff(path) if format == "auto" else format
     if fmt != "trace":
-        df = _read_whole(path, fmt)
+        df = _read_whole(path, fmt, tz)
         bar.update(os.path.getsize(path))  # type: ignore[attr-defined]
         yield df
         return
@@ -250,7 +254,8 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 def convert(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
             out: str | os.PathLike[str], *, format: str = "auto", overwrite: bool = False,
-            chunk_bytes: int = CHUNK_BYTES, progress: bool | None = None) -> Converted:
+            chunk_bytes: int = CHUNK_BYTES, progress: bool | None = None,
+            tz: str | None = None) -> Converted:
     """Write the events of one or more logs as a Parquet dataset under `out`.
 
     Args:
@@ -261,6 +266,8 @@ def convert(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         overwrite: replace an existing dataset at `out`.
         chunk_bytes: bytes of JSONL read at a time (memory is about 20x this).
         progress: a tqdm bar over the input bytes; None means only on a terminal.
+        tz: the zone of log times written without one (Kannel, smpplib): a zone name or
+            "UTC"; None: this machine's local time, which is what they write.
 
     Returns:
         A `Converted`: the event count, the files written and the unreadable lines.
@@ -291,8 +298,10 @@ def convert(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     bar = _bar(total, show)
     try:
         for path in paths:
-            for df in read_events(path, format, chunk_bytes, bar):
+            result.counts[path] = 0
+            for df in read_events(path, format, chunk_bytes, bar, tz):
                 result.bad_lines += df.attrs.get("bad_lines", [])
+                result.counts[path] += len(df)
                 if len(df) == 0:
                     continue
                 df = df.assign(ord=pd.array(range(result.events, result.events + len(df)),
@@ -327,13 +336,16 @@ def _build(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="the dataset directory")
     parser.add_argument("--format", default="auto", choices=FORMATS)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing DIR")
+    parser.add_argument("--tz", metavar="ZONE", default=None,
+                        help="zone of Kannel and smpplib log times (default: this machine's "
+                             "local time, which is what they write), e.g. UTC, Europe/Berlin")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
         result = convert(args.logs, args.out, format=args.format, overwrite=args.overwrite,
-                         progress=False if args.no_progress else None)
+                         progress=False if args.no_progress else None, tz=args.tz)
     except (OSError, ValueError) as exc:
         print(f"smppkit convert: {exc}", file=sys.stderr)
         return 2

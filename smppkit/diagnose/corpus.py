@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from smppkit.diagnose.doctor import UnreadableInput, diagnose
+from smppkit.diagnose.doctor import Report, UnreadableInput, diagnose
 
 __all__ = ["ARTIFACT_KINDS", "cases", "evaluate", "score", "tables"]
 
@@ -37,14 +38,15 @@ def cases(root: str | os.PathLike[str]) -> list[dict]:
     return out
 
 
-def score(case: dict, files: list[Path]) -> dict:
+def score(case: dict, files: list[Path], run: Callable[..., Report] = diagnose) -> dict:
     """The doctor on `files` of one case: its top root cause and whether it names the cause.
 
     A broken case is named when the first finding's code is the cause and it is above info;
-    a healthy one when no finding is above info.
+    a healthy one when no finding is above info. `run` is the doctor, called as
+    ``run(paths, tz="UTC")``.
     """
     try:
-        report = diagnose([str(f) for f in files], tz="UTC")
+        report = run([str(f) for f in files], tz="UTC")
     except UnreadableInput as exc:
         return {"top": "(unreadable)", "named": False, "false alarm": False, "problems": str(exc)}
     top = report.top
@@ -57,8 +59,9 @@ def score(case: dict, files: list[Path]) -> dict:
             "false alarm": False, "problems": ", ".join(problems)}
 
 
-def evaluate(root: str | os.PathLike[str]) -> pd.DataFrame:
-    """One row per case and artifact set ("all", then each kind the case has)."""
+def evaluate(root: str | os.PathLike[str], run: Callable[..., Report] = diagnose) -> pd.DataFrame:
+    """One row per case and artifact set ("all", then each kind the case has); `run` as
+    for `score`."""
     rows = []
     for case in cases(root):
         d: Path = case["dir"]
@@ -67,7 +70,8 @@ def evaluate(root: str | os.PathLike[str]) -> pd.DataFrame:
         sets = {"all": [f for v in present.values() for f in v], **present}
         for artifacts, files in sets.items():
             rows.append({"case": case["name"], "cause": case["cause"] or "(healthy)",
-                         "smsc": case["smsc"], "artifacts": artifacts, **score(case, files)})
+                         "smsc": case["smsc"], "artifacts": artifacts,
+                         **score(case, files, run)})
     return pd.DataFrame(rows)
 
 

@@ -11,6 +11,9 @@ engine: "duckdb" (embedded, the default), "spark" (a local session), or an engin
 (`smppkit.diagnose.analysis`), computed without loading the events into pandas: the
 engine scans the files, only the answer comes back.
 
+`diagnose` is the receipt doctor with its whole-table checks run as queries
+(`smppkit.diagnose.doctor_sql`): the same report as `smppkit.diagnose.doctor.diagnose`.
+
 Inputs DuckDB cannot query as they are -- pcaps, smpplib and Kannel logs, and JSONL with
 lines that are not trace events -- are first converted into a temporary Parquet dataset
 (the bad lines are then listed in `bad_lines` and announced by a `logs.BadLineWarning`).
@@ -22,76 +25,86 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from smppkit.diagnose import convert as _convert
 from smppkit.diagnose import engines, logs, queries
-from smppkit.diagnose.arrow import TO_PANDAS_TYPES
+from smppkit.diagnose.doctor import Inputs, _why_nothing
 
 __all__ = ["Dataset", "open"]
 
-#: the doctor's columns (`smppkit.diagnose.doctor`), all but the PDU bytes of most rows
-_DOCTOR_COLUMNS = ("system", "instance", "session", "peer", "system_id", "bind", "direction",
-                   "command", "command_status", "sequence", "message_id", "source_addr",
-                   "destination_addr", "esm_class", "data_coding", "registered_delivery",
-                   "receipt_stat", "receipt_err", "part_ref", "part_total", "part_seq", "note")
-#: requests whose bytes the doctor decodes (its text checks)
-_DECODED = ("submit_sm", "data_sm")
-
 
 def open(source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-         engine: str | Any = "duckdb", *, format: str = "auto") -> Dataset:
+         engine: str | Any = "duckdb", *, format: str = "auto", tz: str | None = None
+         ) -> Dataset:
     """A `Dataset` over a Parquet dataset directory or log files (see the module docstring).
+
+    Args:
+        source: a dataset directory, a log path, or several log paths (read together, in
+            order: the artifacts of one setup, or the traces of several days).
+        engine: "duckdb", "spark" or an engine object.
+        format: "auto" or a format of `smppkit.diagnose.convert` for every log.
+        tz: the zone of log times written without one (Kannel, smpplib), as for
+            `smppkit.diagnose.doctor.diagnose`.
 
     Raises:
         FileNotFoundError: a path does not exist, or a directory holds no Parquet file.
         ValueError: unknown engine, or a log's format cannot be told.
         engines.EngineError: the engine cannot start or read the files.
     """
-    return Dataset(source, engine, format=format)
+    return Dataset(source, engine, format=format, tz=tz)
 
 
 class Dataset:
-    """The events of a Parquet dataset or of logs, queried by an engine; see `open`."""
+    """The events of a Parquet dataset or of logs, queried by an engine; see `open`.
+
+    Attributes:
+        engine: the engine the queries run on.
+        bad_lines: ``(file, line, reason)`` of the input that could not be read.
+        inputs: what was read, for the doctor's report (`smppkit.diagnose.doctor.Inputs`).
+    """
 
     def __init__(self, source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-                 engine: str | Any = "duckdb", *, format: str = "auto") -> None:
+                 engine: str | Any = "duckdb", *, format: str = "auto",
+                 tz: str | None = None) -> None:
         paths = ([os.fspath(source)] if isinstance(source, (str, os.PathLike))
                  else [os.fspath(p) for p in source])
         if not paths:
             raise ValueError("open: no dataset or log given")
         self._tmp: str | None = None
+        self._steps = False  # queries.RECEIPT_STEPS kept
         self.bad_lines: list[tuple[str, int, str]] = []
+        self.inputs = Inputs(tz=tz or "local")
         self.engine = _engine(engine)
         try:
-            self._load(paths, format)
+            self._load(paths, format, tz)
         except BaseException:
             self.close()
             raise
 
-    def _load(self, paths: list[str], format: str) -> None:
+    def _load(self, paths: list[str], format: str, tz: str | None) -> None:
         if len(paths) == 1 and os.path.isdir(paths[0]):
             self.engine.load_parquet(paths[0])
             return
         for p in paths:
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"{p}: no such file or dataset directory")
-        formats = {_convert.sniff(p) if format == "auto" else format for p in paths}
-        if formats == {"trace"} and isinstance(self.engine, engines.DuckDBEngine):
+        formats = [_convert.sniff(p) if format == "auto" else format for p in paths]
+        if set(formats) == {"trace"} and isinstance(self.engine, engines.DuckDBEngine):
             try:
-                self.engine.load_jsonl(paths)
+                self._read(paths, formats, self.engine.load_jsonl(paths))
                 return
             except engines.EngineError:
                 pass  # bad lines: convert reads what it can and lists the rest
         self._tmp = tempfile.mkdtemp(prefix="smppkit-dataset-")
         out = os.path.join(self._tmp, "events")
-        done = _convert.convert(paths, out, format=format, progress=False)
+        done = _convert.convert(paths, out, format=format, progress=False, tz=tz)
         self.bad_lines = done.bad_lines
+        self._read(paths, formats, done.counts)
         if done.bad_lines:
             file, line, reason = done.bad_lines[0]
             warnings.warn(f"{len(done.bad_lines)} unreadable line(s)/frame(s) skipped, listed "
@@ -100,6 +113,17 @@ class Dataset:
         if done.events == 0:
             raise ValueError(f"no event could be read from {', '.join(paths)}")
         self.engine.load_parquet(out)
+
+    def _read(self, paths: list[str], formats: list[str], counts: dict[str, int]) -> None:
+        """What was read, as the doctor tells it (`doctor.Inputs`)."""
+        bad = Counter(f for f, _, _ in self.bad_lines)
+        for p, fmt in zip(paths, formats, strict=True):
+            info = {"file": p, "bytes": os.path.getsize(p), "format": fmt,
+                    "events": counts.get(p, 0), "bad lines": bad[p]}
+            if not info["events"]:
+                info["why"] = _why_nothing(bad[p])
+            self.inputs.files.append(info)
+        self.inputs.bad_lines = self.bad_lines
 
     # -- the analyses ------------------------------------------------------------------------
 
@@ -125,6 +149,7 @@ class Dataset:
 
     def receipt_latency(self, percentiles: Sequence[float] = (50, 90, 95, 99)) -> pd.Series:
         """`analysis.latency_percentiles` of `analysis.receipt_latency` (seconds)."""
+        self._receipt_steps()
         sql = queries.latency_percentiles("receipt", None, percentiles)
         return queries.shape_latency(self.query(sql), percentiles)
 
@@ -139,61 +164,24 @@ class Dataset:
 
     def receipt_match(self) -> pd.DataFrame:
         """`analysis.receipt_match`'s summary: submits per outcome."""
+        self._receipt_steps()
         return queries.shape_receipt_match(self.query(queries.receipt_summary()))
+
+    def _receipt_steps(self) -> None:
+        if not self._steps:
+            for name, sql in queries.RECEIPT_STEPS.items():
+                self.engine.table(name, sql)
+            self._steps = True
 
     # -- the doctor ------------------------------------------------------------------------
 
-    def doctor_events(self) -> pd.DataFrame:
-        """The event table the receipt doctor needs, slim: its columns only, and the PDU
-        bytes (``hex``) only of the submits it decodes and of events without a sequence
-        number; every other row's bytes stay in the files. Strings stay in Arrow memory."""
-        decoded = ", ".join(f"'{c}'" for c in _DECODED)
-        columns = (f"{', '.join(_DOCTOR_COLUMNS)}, CASE WHEN command IN ({decoded}) "
-                   "OR sequence IS NULL THEN hex END AS hex")
-        tables = [self._duckdb().con.sql(q).to_arrow_table()
-                  for q in self._duckdb().doctor_scans(columns)]
-        df = pa.concat_tables(tables).to_pandas(types_mapper=TO_PANDAS_TYPES)
-        if df["time"].dt.tz is None:
-            df["time"] = df["time"].dt.tz_localize("UTC")
-        return df
-
-    def _duckdb(self) -> engines.DuckDBEngine:
-        if not isinstance(self.engine, engines.DuckDBEngine):
-            raise ValueError("the doctor runs on the DuckDB engine")
-        return self.engine
-
     def diagnose(self) -> Any:
-        """The receipt doctor's `Report` (`smppkit.diagnose.doctor.diagnose`) over the
-        slim `doctor_events`; its examples show the bytes of submits only."""
-        from smppkit.diagnose.doctor import diagnose
+        """The receipt doctor's `Report` (`smppkit.diagnose.doctor.diagnose`), its checks
+        run as queries (`smppkit.diagnose.doctor_sql`): only the answers and the rows it
+        shows leave the engine."""
+        from smppkit.diagnose import doctor_sql
 
-        return self._with_bytes(diagnose(self.doctor_events()))
-
-    def _with_bytes(self, report: Any) -> Any:
-        """`report` with the bytes of its examples fetched from the files (``file:line``)."""
-        wanted: set[tuple[str, int]] = set()
-        for f in report.findings:
-            for e in f.examples:
-                name, _, line = e.where.rpartition(":")
-                if e.hex is None and name and line.isdigit():
-                    wanted.add((name, int(line)))
-        if not wanted:
-            return report
-        lines = ", ".join(str(n) for n in sorted({n for _, n in wanted}))
-        found = []
-        for scan in self._duckdb().doctor_scans("hex"):
-            found += self._duckdb().con.sql(
-                f"SELECT source_file, line, hex FROM ({scan}) r WHERE line IN ({lines}) "
-                "AND hex IS NOT NULL").fetchall()
-        by_where = {f"{os.path.basename(f)}:{n}": h for f, n, h in found
-                    if (os.path.basename(f), n) in wanted}
-
-        def fill(e: Any) -> Any:
-            return replace(e, hex=by_where.get(e.where)) if e.hex is None else e
-
-        report.findings[:] = [replace(f, examples=tuple(fill(e) for e in f.examples))
-                              for f in report.findings]
-        return report
+        return doctor_sql.diagnose(self.engine, self.inputs)
 
     # -- life --------------------------------------------------------------------------------
 

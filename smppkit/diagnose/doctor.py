@@ -6,13 +6,17 @@ access logs) or a list of trace events, and returns a `Report` of `Finding` s. E
 finding has a severity, a stable ``code``, a plain-language cause, the evidence (counts,
 and example PDUs or log lines with their file:line and hex) and the fix.
 
-Strategy: every check is a small function over one normalised table (`_Log`): the trace
-schema of `smppkit.trace`, with time in seconds and, per row, who sent the PDU (the
+Strategy: every check is a small function of one normalised table (`_Log`: the trace
+schema of `smppkit.trace`, with time in seconds and, per row, who sent the PDU -- the
 ``direction`` is the writer's: the simulator writes as the SMSC, every other source as
-the ESME). A check speaks only when the log holds evidence; things that are normal for
-the provider (hex submit_sm_resp ids with decimal receipt ids, receipts arriving on the
-other bind of the cluster) are ``info`` unless the log also shows them going wrong, so a
-healthy log gives no warning. Severities: ``error`` = receipts or messages are being
+the ESME) and of `_Facts`, what it needs of the whole table (counts, the pairing of
+receipts with submit_sm_resp, rates, the first rows of each selection). `_facts` computes
+those in pandas; `smppkit.diagnose.doctor_sql` computes them as SQL (DuckDB, Spark) and
+gives the checks only the rows they read one by one, so the same checks -- their rules,
+thresholds and wording -- run on logs of any size. A check speaks only when the log holds
+evidence; things that are normal for the provider (hex submit_sm_resp ids with decimal
+receipt ids, receipts arriving on the other bind of the cluster) are ``info`` unless the
+log also shows them going wrong, so a healthy log gives no warning. Severities: ``error`` = receipts or messages are being
 lost; ``warning`` = something works badly or will fail under load; ``info`` = worth
 knowing, nothing to fix.
 
@@ -67,6 +71,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import html
 import json
 import math
@@ -83,20 +88,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smppkit.diagnose.convert import read_kannel
+from smppkit.diagnose.kinds import receipt_mask
 from smppkit.diagnose.logs import from_events, read
 from smppkit.diagnose.pairing import FORMS, pair_ids
 from smppkit.findings import SEVERITIES, Example, Finding
 from smppkit.findings import format_value as _fmt
 from smppkit.findings import plain_value as _plain
-from smppkit.kannel.logs import is_kannel_line, read_kannel_log
-from smppkit.protocol.constants import status_name
+from smppkit.kannel.logs import is_kannel_line
+from smppkit.protocol.constants import CommandStatus, EsmClass, status_name
 from smppkit.sms.meanings import (
     DELIVER_SM_RESP_RETRY,
     explain_deliver_sm_resp,
     explain_dlr_mask,
     explain_receipt_err,
 )
-from smppkit.sms.receipts import same_message
+from smppkit.sms.receipts import RECEIPT_COMMANDS, same_message
 from smppkit.trace import TRACE_FIELDS
 
 __all__ = ["SEVERITIES", "Example", "Finding", "Report", "Story", "UnreadableInput", "diagnose",
@@ -295,10 +302,9 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
     with open(path, "rb") as f:
         binary = b"\0" in f.read(4096)
     if not binary and is_kannel_line(_first_line(path)):
-        events, lines, bad = read_kannel_log(path, tz=tz)
-        df = from_events(events, source_file=path, lines=lines)
+        df = read_kannel(path, tz)
         info["format"] = "kannel"
-        bad_rows = [(path, n, text[:120]) for n, text in bad]
+        bad_rows = list(df.attrs["bad_lines"])
     else:
         try:
             with warnings.catch_warnings():  # bad lines go into the report, not to stderr
@@ -313,9 +319,14 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
     info["bad lines"] = len(bad_rows)
     inputs.bad_lines += bad_rows
     if not len(df):
-        info["why"] = (f"{len(bad_rows)} unreadable line(s) and nothing else" if bad_rows else
-                       "no SMPP PDU or log line about messages in it")
+        info["why"] = _why_nothing(len(bad_rows))
     return df
+
+
+def _why_nothing(bad_lines: int) -> str:
+    """Why a file that could be read gave no event."""
+    return (f"{bad_lines} unreadable line(s) and nothing else" if bad_lines else
+            "no SMPP PDU or log line about messages in it")
 
 
 def _load(source: Any, tz: str | None = None) -> pd.DataFrame:
@@ -444,11 +455,15 @@ _STR = ("system", "instance", "session", "peer", "system_id", "bind", "direction
 
 class _Log:
     """The event table, normalised: strings ("" when absent, Arrow-backed), floats (NaN),
-    time in s."""
+    time in s.
 
-    def __init__(self, df: pd.DataFrame) -> None:
+    The rows are labelled by their position in the table (`index`: the positions of the
+    rows given, when they are only some of the table's: `smppkit.diagnose.doctor_sql`).
+    """
+
+    def __init__(self, df: pd.DataFrame, index: Sequence[int] | None = None) -> None:
         n = len(df)
-        d = pd.DataFrame(index=pd.RangeIndex(n))
+        d = pd.DataFrame(index=pd.RangeIndex(n) if index is None else pd.Index(index))
         t = df["time"] if "time" in df else pd.Series(np.nan, index=df.index)
         if isinstance(t.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(t):
             if not isinstance(t.dtype, pd.DatetimeTZDtype):
@@ -475,20 +490,27 @@ class _Log:
         self.hex = d.pop("hex")
         self.d = d
         self.noted = d[d["note"] != ""]  # the rows with a note (few, in most logs)
-        self.end = float(np.nanmax(d["t"])) if n and d["t"].notna().any() else math.nan
+        self._rows: dict[tuple[tuple[str, ...], bool], pd.DataFrame] = {}
+        self._notes: dict[str | re.Pattern[str], pd.DataFrame] = {}
         self.cmd = d["command"]
 
     def rows(self, *commands: str, pdu: bool = True) -> pd.DataFrame:
-        d = self.d
-        mask = d["command"].isin(commands)
-        if pdu:
-            mask &= d["is_pdu"]
-        return d[mask]
+        """The rows of `commands`: the PDUs, or with ``pdu=False`` also the logs' lines
+        about them; the frame is shared: do not change it."""
+        key = (commands, pdu)
+        if key not in self._rows:
+            d = self.d
+            mask = d["command"].isin(commands)
+            self._rows[key] = d[mask & d["is_pdu"] if pdu else mask]
+        return self._rows[key]
 
     def notes(self, pattern: str | re.Pattern[str]) -> pd.DataFrame:
-        """The rows whose note matches `pattern` (a pattern that matches no empty note)."""
-        d = self.noted
-        return d[d["note"].str.contains(pattern, regex=True, na=False)]
+        """The rows whose note matches `pattern` (a pattern that matches no empty note);
+        the frame is shared: do not change it."""
+        if pattern not in self._notes:
+            d = self.noted
+            self._notes[pattern] = d[d["note"].str.contains(pattern, regex=True, na=False)]
+        return self._notes[pattern]
 
     def example(self, i: Any, summary: str | None = None) -> Example:
         row = self.d.loc[i]
@@ -534,7 +556,197 @@ def _describe(row: pd.Series, with_time: bool = True) -> str:
     return " ".join(bits)
 
 
-# --- id forms ---------------------------------------------------------------------------------
+# --- what the checks need of the whole table ----------------------------------------------------
+
+#: seconds after a deliver_sm by which its session must have gone on for a missing
+#: deliver_sm_resp to count (the log may end before the answer)
+_ANSWER_DUE = 5.0
+#: seconds two artifacts' clocks may differ by (one of them perhaps in whole seconds)
+_CLOCK_SLACK = 1.0
+#: seconds a receipt may follow the client's line about it (the line may be written first)
+_NOTE_SLACK = 1.0
+#: seconds after which a deliver_sm_resp is too late (the SMSC resends the receipt)
+_LATE_ANSWER = 1.0
+#: the receipt commands whose answer the client sends
+_RECEIPT_RESPS = tuple(c + "_resp" for c in RECEIPT_COMMANDS)
+_SUBMITS = ("submit_sm", "data_sm")
+_SUBMIT_RESPS = ("submit_sm_resp", "data_sm_resp")
+_THROTTLED = int(CommandStatus.ESME_RTHROTTLED)
+#: receipt_err values of an UNDELIV receipt for a message whose parts went astray
+_UNDELIV_ERRS = ("010", "10")
+_FINAL_STATS_OK = ("DELIVRD",)
+_INTERMEDIATE = ("ENROUTE", "ACCEPTD", "")
+#: Every pattern the checks look for in notes matches only notes holding one of these words
+#: (in any case); the SQL path fetches just those notes (`smppkit.diagnose.doctor_sql`).
+NOTE_WORDS = ("receipt", "dlr", "delivery report", "unknown", "unmatched", "unexpected",
+              "idle for")
+_NOT_FOUND = r"^DLR not found"
+_NO_PENDING = r"receipt for no pending message"
+
+
+@dataclass
+class _Facts:
+    """What the checks need of the whole table: counts, aggregates, and the positions of the
+    rows they show. `_facts` computes them from the table in pandas,
+    `smppkit.diagnose.doctor_sql` with queries; the checks read rows one by one only where
+    rows are few (binds, enquire_link, unbind, notes: `_Log`)."""
+
+    events: int = 0
+    sessions: int = 0  # distinct non-empty session names
+    t_min: float = math.nan
+    t_max: float = math.nan
+    # submit_sm/data_sm PDUs
+    submits: int = 0
+    first_submit: int | None = None
+    submit_binds: set[str] = field(default_factory=set)  # their bind kinds, "" left out
+    asked: int = 0  # asking for a receipt (registered_delivery bits 1-0; unknown counts as asked)
+    first_asked: int | None = None
+    # registered_delivery: of the submit PDUs, or of the logs' submit lines when none
+    rd_known: int = 0
+    rd_none: int = 0  # 0, and no other part of the same message asks
+    rd_none_rows: list[int] = field(default_factory=list)
+    rd_failure_only: int = 0
+    rd_failure_rows: list[int] = field(default_factory=list)
+    # receipt PDUs with a message id, paired with submit_sm_resp (`_link_ids`)
+    receipts: int = 0
+    links: int = 0
+    forms: tuple[str | None, str | None] = (None, None)
+    first_link: tuple[int, int] | None = None  # (receipt, resp)
+    cross: int = 0  # receipt and resp on binds of different instances
+    first_cross: tuple[int, int] | None = None
+    early: int = 0  # receipt before its resp (`_before`)
+    first_early: tuple[int, int] | None = None
+    repeated_ids: int = 0  # message ids carried by more than one receipt
+    undeliv: int = 0  # receipts with err 010
+    #: the client's lines about unknown receipts: (line, id named, the resp of that id or
+    #: None, the instance of the last receipt with that id by then, "" when none)
+    unknown: list[tuple[int, str, int | None, str]] = field(default_factory=list)
+    receipt_of: dict[int, int] = field(default_factory=dict)  # resp of `unknown` -> its first receipt
+    # deliver_sm_resp sent by the client
+    deliver_statuses: list[tuple[int, int]] = field(default_factory=list)  # non-zero (status, n), as they appear
+    retried_rows: list[int] = field(default_factory=list)
+    refused_rows: list[int] = field(default_factory=list)
+    deliver_sm: int = 0  # deliver_sm/data_sm sent by the SMSC, with a sequence_number
+    first_deliver_sm: int | None = None
+    deliver_answers: int = 0  # the client's deliver_sm_resp with a sequence_number
+    orphans: int = 0  # answering no deliver_sm
+    first_orphan: int | None = None
+    unanswered: int = 0  # deliver_sm without an answer though the session went on
+    first_unanswered: int | None = None
+    # concatenated submits
+    part_groups: int = 0
+    split_groups: int = 0  # with parts sent through different instances
+    split_rows: list[int] = field(default_factory=list)  # every part of the first of them
+    # submit_sm_resp: of the PDUs, or of the logs' lines when none
+    submit_resps: int = 0
+    throttled: int = 0
+    throttled_rows: list[int] = field(default_factory=list)
+    submit_statuses: list[tuple[int, int]] = field(default_factory=list)  # other errors, as they appear
+    submit_refused_rows: list[int] = field(default_factory=list)
+    # the client's submits, when some were throttled
+    esme_submits: int = 0
+    peak: int = 0  # most submits in one second
+    span: float = math.nan  # first to last submit, s
+    hot_rates: list[int] = field(default_factory=list)  # submits accepted in each throttled second
+    # sessions
+    last_pdu: dict[tuple[str, bool], float] = field(default_factory=dict)  # (session, from_esme) -> t
+    #: unbind sent by the SMSC -> (PDUs of its session before it, the last one's time, the
+    #: last time the ESME spoke)
+    before_unbind: dict[int, tuple[int, float, float]] = field(default_factory=dict)
+    # Kannel's pending DLRs, when it found none for some receipt
+    kannel_stored: int = 0
+    kannel_stored_ids: list[str] = field(default_factory=list)  # distinct, as they appear
+    kannel_looked_ids: list[str] = field(default_factory=list)
+    # text: the submits checked and their distinct bodies, as they appear:
+    # (hex of the first PDU with it, PDUs, positions of the first two)
+    text_checked: int = 0
+    text_bodies: list[tuple[str, int, list[int]]] = field(default_factory=list)
+    # receipts delivered more than once
+    dup_messages: int = 0
+    dup_extra: int = 0
+    dup_reasons: list[tuple[str, int]] = field(default_factory=list)  # as their messages appear
+    dup_rows: list[int] = field(default_factory=list)
+    # final receipts, the last per message
+    final: int = 0
+    final_failed: int = 0
+    final_mix: list[tuple[tuple[str, str], int]] = field(default_factory=list)  # as they appear
+    final_failed_rows: list[int] = field(default_factory=list)
+
+
+def _ints(index: Iterable[Any], k: int | None = None) -> list[int]:
+    out = [int(i) for i in index]
+    return out if k is None else out[:k]
+
+
+def _first(index: pd.Index) -> int | None:
+    return int(index[0]) if len(index) else None
+
+
+def _in_order(values: pd.Series) -> list[tuple[Any, int]]:
+    """(value, count) of each distinct value, in the order they first appear."""
+    return [(k, int(n)) for k, n in values.value_counts(sort=False).items()]
+
+
+def _facts(log: _Log) -> _Facts:
+    """The `_Facts` of a whole table, in pandas."""
+    d = log.d
+    f = _Facts(events=len(d), sessions=int(d.loc[d["session"] != "", "session"].nunique()))
+    if len(d) and d["t"].notna().any():
+        f.t_min, f.t_max = float(np.nanmin(d["t"])), float(np.nanmax(d["t"]))
+    submits = log.rows(*_SUBMITS)
+    f.submits, f.first_submit = len(submits), _first(submits.index)
+    f.submit_binds = set(submits["bind"]) - {""}
+    asked = submits[(submits["registered_delivery"].fillna(1).astype(int) & 3) != 0]
+    f.asked, f.first_asked = len(asked), _first(asked.index)
+    _registered_facts(log, f)
+    _receipt_facts(log, f)
+    _deliver_resp_facts(log, f)
+    _part_facts(log, f)
+    _throttle_facts(log, f)
+    pdus = d[d["is_pdu"]]
+    f.last_pdu = {(str(s), bool(e)): float(t) for (s, e), t in
+                  pdus.groupby(["session", "from_esme"])["t"].max().dropna().items()}
+    for i, row in log.rows("unbind")[lambda u: ~u["from_esme"]].iterrows():
+        session = pdus[(pdus["session"] == row["session"]) & (pdus["t"] < row["t"])]
+        before = session.loc[session["from_esme"], "t"]
+        f.before_unbind[int(i)] = (len(session), float(session["t"].max()) if len(session)
+                                   else math.nan, float(before.max()) if len(before) else math.nan)
+    if len(log.notes(_NOT_FOUND)) or len(log.notes(_NO_PENDING)):
+        kannel = d["system"] == "kannel"
+        stored = d[d["note"].str.startswith("pending DLR stored") | (
+            kannel & (d["command"] == "submit_sm") & (d["message_id"] != ""))]
+        looked = d[d["note"].str.startswith("receipt arrived: looking up") | (
+            kannel & (d["command"] == "deliver_sm") & (d["message_id"] != ""))]
+        f.kannel_stored = len(stored)
+        f.kannel_stored_ids = list(dict.fromkeys(stored["message_id"]))
+        f.kannel_looked_ids = list(dict.fromkeys(looked["message_id"]))
+    _text_facts(log, f)
+    return f
+
+
+def _registered_facts(log: _Log, f: _Facts) -> None:
+    submits = log.rows(*_SUBMITS)
+    if not len(submits):  # access.log alone: its Sent SMS lines, registered_delivery from the dlr-mask
+        submits = log.rows("submit_sm", pdu=False)
+    known = submits[submits["registered_delivery"].notna()]
+    f.rd_known = len(known)
+    if not len(known):
+        return
+    asks = (known["registered_delivery"].astype(int) & 3) != 0
+    # Kannel asks for a receipt on part 1 only (smpp-facts.md §5): a part without one is
+    # fine when another part of the same message asks.
+    multi = known["part_total"].fillna(0) > 1
+    group_asks = asks[multi].groupby([known.loc[multi, k] for k in _MESSAGE_KEY]).transform("any")
+    covered = pd.Series(False, index=known.index)
+    covered.loc[group_asks.index] = group_asks.to_numpy()
+    none = known[~asks & ~covered]
+    f.rd_none, f.rd_none_rows = len(none), _ints(none.index, 2)
+    failure_only = known[(known["registered_delivery"].astype(int) & 3) == 2]
+    f.rd_failure_only, f.rd_failure_rows = len(failure_only), _ints(failure_only.index, 1)
+
+
+#: the parts of one concatenated message share these
+_MESSAGE_KEY = ("system_id", "source_addr", "destination_addr", "part_ref", "part_total")
 
 
 @dataclass
@@ -551,7 +763,7 @@ def _link_ids(log: _Log) -> _Ids:
     """Pair receipts with submit_sm_resps by message id (`smppkit.diagnose.pairing`); the
     forms are those of the rule that paired the most."""
     d = log.d
-    resps = d[d["command"].isin(("submit_sm_resp", "data_sm_resp")) & (d["command_status"] == 0)
+    resps = d[d["command"].isin(_SUBMIT_RESPS) & (d["command_status"] == 0)
               & (d["message_id"] != "")]
     receipts = _receipts(log)
     receipts = receipts[receipts["message_id"] != ""]
@@ -575,13 +787,199 @@ def _find_resps(ids: _Ids, receipt_ids: Sequence[str]) -> list[Any]:
 def _receipts(log: _Log, pdu: bool = True) -> pd.DataFrame:
     """Receipt PDUs; with ``pdu=False`` the receipts logs report without the PDU (access.log)."""
     d = log.d
-    esm = d["esm_class"].fillna(0).astype(int)
-    is_receipt = d["command"].isin(("deliver_sm", "data_sm")) & (
-        ((esm & 0x3C).isin((0x04, 0x08, 0x20))) | (d["receipt_stat"] != ""))
-    return d[is_receipt & (d["is_pdu"] if pdu else ~d["is_pdu"])]
+    is_receipt = receipt_mask(d["command"], d["esm_class"], d["receipt_stat"] != "")
+    return d[is_receipt & (d["is_pdu"] if pdu else ~d["is_pdu"]).to_numpy()]
+
+
+def _id_key(ids: pd.Series) -> pd.Series:
+    """A message id as the checks compare two receipts' ids: stripped, lower case."""
+    return ids.str.strip().str.lower()
+
+
+def _receipt_facts(log: _Log, f: _Facts) -> None:
+    d = log.d
+    ids = _link_ids(log)
+    rec = ids.receipt_rows
+    f.receipts, f.links, f.forms = len(rec), len(ids.links), (ids.resp_form, ids.receipt_form)
+    if ids.links:
+        f.first_link = next(iter(ids.links.items()))
+    r = np.fromiter(ids.links.keys(), dtype=np.int64, count=len(ids.links))
+    s = np.fromiter(ids.links.values(), dtype=np.int64, count=len(ids.links))
+    inst = d["instance"].to_numpy()
+    hit = (inst[r] != "") & (inst[s] != "") & (inst[r] != inst[s])
+    f.cross = int(hit.sum())
+    if f.cross:
+        f.first_cross = (int(r[hit][0]), int(s[hit][0]))
+    early = [(a, b) for a, b in ids.links.items() if _before(d, a, b)]
+    f.early, f.first_early = len(early), early[0] if early else None
+    f.repeated_ids = int((rec["message_id"].value_counts() > 1).sum()) if len(rec) else 0
+    f.undeliv = int(rec["receipt_err"].isin(_UNDELIV_ERRS).sum())
+    notes = _unknown_notes(log)
+    rec_id = _id_key(rec["message_id"])
+    for (i, row), j in zip(notes.iterrows(), _find_resps(ids, list(notes["rid"])), strict=True):
+        about = rec[(rec_id == row["rid"].strip().lower()).to_numpy()
+                    & (rec["t"] <= row["t"] + _NOTE_SLACK).to_numpy()]
+        f.unknown.append((int(i), row["rid"], None if j is None else int(j),
+                          about["instance"].iloc[-1] if len(about) else ""))
+        if j is not None and j not in f.receipt_of:
+            first = [k for k, v in ids.links.items() if v == j][:1]
+            if first:
+                f.receipt_of[int(j)] = int(first[0])
+    _duplicate_facts(log, rec[~rec["from_esme"]], f)
+    final = rec if len(rec) else _receipts(log, pdu=False)
+    final = final[~final["receipt_stat"].isin(_INTERMEDIATE)]
+    last = final.assign(k=_id_key(final["message_id"])).drop_duplicates("k", keep="last")
+    failed = last[~last["receipt_stat"].isin(_FINAL_STATS_OK)]
+    f.final, f.final_failed, f.final_failed_rows = len(last), len(failed), _ints(failed.index, 2)
+    f.final_mix = list(Counter(zip(last["receipt_stat"], last["receipt_err"], strict=True)).items())
+
+
+def _client_deliver_resps(log: _Log) -> pd.DataFrame:
+    resps = log.rows(*_RECEIPT_RESPS)
+    return resps[resps["from_esme"]]
+
+
+def _duplicate_facts(log: _Log, rec: pd.DataFrame, f: _Facts) -> None:
+    """Receipts (sent by the SMSC) delivered more than once, and why the first copy was
+    not enough."""
+    if len(rec) < 2:
+        return
+    key = _id_key(rec["message_id"]) + "|" + rec["receipt_stat"]
+    repeated = rec[key.duplicated(keep=False)]
+    if not len(repeated):
+        return
+    d = log.d
+    resps = _client_deliver_resps(log)
+    answer = {(ses, seq): i for i, ses, seq in zip(resps.index, resps["session"], resps["sequence"], strict=True)}
+    reasons: Counter[str] = Counter()
+    for _, group in repeated.groupby(key[repeated.index], sort=False):
+        first, second = group.index[0], group.index[1]
+        j = answer.get((d.at[first, "session"], d.at[first, "sequence"]))
+        if j is None:
+            reasons["missing"] += 1
+        elif d.at[j, "command_status"] not in (0, 0.0) and not math.isnan(d.at[j, "command_status"]):
+            reasons["refused"] += 1
+        elif d.at[j, "t"] - d.at[first, "t"] >= _LATE_ANSWER or _before(d, second, j):
+            reasons["late"] += 1
+        else:
+            reasons["resent"] += 1
+    f.dup_messages = int(key[repeated.index].nunique())
+    f.dup_extra = len(repeated) - f.dup_messages
+    f.dup_reasons = list(reasons.items())
+    f.dup_rows = _ints(repeated.index, 2)
+
+
+def _deliver_resp_facts(log: _Log, f: _Facts) -> None:
+    resps = _client_deliver_resps(log)
+    bad = resps[resps["command_status"].fillna(0) != 0]
+    status = bad["command_status"].astype(int)
+    f.deliver_statuses = _in_order(status)
+    f.retried_rows = _ints(bad.index[status.isin(DELIVER_SM_RESP_RETRY)], 2)
+    f.refused_rows = _ints(bad.index[~status.isin(DELIVER_SM_RESP_RETRY)], 2)
+    # Unanswered deliver_sm, and responses that answer nothing (smpplib's make_pdu ignores
+    # sequence=, so a reply built with it carries the client's own counter).
+    sent = log.rows(*RECEIPT_COMMANDS)
+    sent = sent[~sent["from_esme"] & sent["sequence"].notna()]
+    answers = resps[resps["sequence"].notna()]
+    f.deliver_sm, f.first_deliver_sm, f.deliver_answers = len(sent), _first(sent.index), len(answers)
+    sent_keys = pd.MultiIndex.from_arrays([sent["session"], sent["sequence"]])
+    ans_keys = pd.MultiIndex.from_arrays([answers["session"], answers["sequence"]])
+    orphan = answers[~ans_keys.isin(sent_keys)]
+    last_on = log.d.groupby("session")["t"].max()
+    later = sent["session"].map(last_on).astype("float64").fillna(-math.inf) > sent["t"] + _ANSWER_DUE
+    unanswered = sent[~sent_keys.isin(ans_keys) & later.to_numpy()]
+    f.orphans, f.first_orphan = len(orphan), _first(orphan.index)
+    f.unanswered, f.first_unanswered = len(unanswered), _first(unanswered.index)
+
+
+def _part_facts(log: _Log, f: _Facts) -> None:
+    submits = log.rows(*_SUBMITS)
+    parts = submits[submits["part_total"].fillna(0) > 1]
+    if not len(parts):
+        return
+    groups = parts.groupby(list(_MESSAGE_KEY), sort=False)
+    f.part_groups = groups.ngroups
+    for _, g in groups:
+        total = int(g["part_total"].iloc[0])
+        by_instance = g.groupby("instance")["part_seq"].apply(lambda s: set(s.dropna().astype(int)))
+        if len(by_instance) > 1 and not any(seqs >= set(range(1, total + 1)) for seqs in by_instance):
+            f.split_groups += 1
+            if not f.split_rows:
+                f.split_rows = _ints(g.index)
+
+
+def _throttle_facts(log: _Log, f: _Facts) -> None:
+    resps = log.rows(*_SUBMIT_RESPS)
+    if not len(resps):
+        resps = log.rows(*_SUBMIT_RESPS, pdu=False)
+    throttled = resps[resps["command_status"] == _THROTTLED]
+    others = resps[~resps["command_status"].fillna(0).astype(int).isin((0, _THROTTLED))]
+    f.submit_resps, f.throttled, f.throttled_rows = len(resps), len(throttled), _ints(throttled.index, 2)
+    f.submit_statuses = _in_order(others["command_status"].astype(int))
+    f.submit_refused_rows = _ints(others.index, 2)
+    if not len(throttled):
+        return
+    submits = log.rows(*_SUBMITS)
+    submits = submits[submits["from_esme"]]
+    per_sec = np.floor(submits["t"]).value_counts()
+    f.esme_submits, f.peak = len(submits), int(per_sec.max()) if len(per_sec) else 0
+    f.span = float(submits["t"].max() - submits["t"].min()) if len(submits) > 1 else math.nan
+    accepted = resps[resps["command_status"] == 0]
+    acc_sec = np.floor(accepted["t"]).value_counts()
+    # a throttled answer without a time counts as a second with none accepted
+    hot = np.floor(throttled["t"])
+    f.hot_rates = ([int(acc_sec.get(s, 0)) for s in set(hot.dropna())]
+                   + [0] * int(hot.isna().sum()))
+
+
+def _text_facts(log: _Log, f: _Facts) -> None:
+    """The submits the text checks read (data_coding 0, or no UDHI) and their bodies."""
+    submits = log.rows(*_SUBMITS)
+    submits = submits[(log.hex.loc[submits.index] != "").to_numpy()]
+    dc = submits["data_coding"].fillna(-1)
+    esm = submits["esm_class"].fillna(0).astype(int)
+    candidates = submits[(dc == 0) | ((esm & int(EsmClass.udhi)) == 0)]
+    # PDUs with the same body (all but the 16-octet header) read the same: each distinct
+    # body is decoded once, and every submit is checked unless there are too many bodies
+    hexes = log.hex.loc[candidates.index]
+    codes, bodies = pd.factorize(hexes.str.slice(32))
+    if len(bodies) > _MAX_DECODED:
+        keep = _sample(len(candidates))
+        candidates, hexes = candidates.iloc[keep], hexes.iloc[keep]
+        codes, bodies = pd.factorize(hexes.str.slice(32))
+    f.text_checked = len(candidates)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(bodies)))
+    counts = np.bincount(codes, minlength=len(bodies))
+    pos = candidates.index.to_numpy()
+    f.text_bodies = [(str(hexes.iloc[order[a]]), int(n), _ints(pos[order[a:a + min(n, 2)]]))
+                     for a, n in zip(starts, counts, strict=True)]
+
+
+def _sample(n: int) -> np.ndarray:
+    """The `_MAX_DECODED` of `n` candidates the text checks read when their bodies are too
+    many to decode: evenly spread, first and last included."""
+    return np.linspace(0, n - 1, _MAX_DECODED).astype(int)
+
+
+def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
+    """Row `i` happened before row `j`: an earlier time, or the same time (Kannel writes whole
+    seconds) and an earlier line of the same file."""
+    ti, tj = d.at[i, "t"], d.at[j, "t"]
+    if d.at[i, "source_file"] != d.at[j, "source_file"]:
+        return bool(ti < tj - _CLOCK_SLACK)  # two clocks, one perhaps in whole seconds
+    if ti != tj:
+        return bool(ti < tj)
+    li, lj = d.at[i, "line"], d.at[j, "line"]
+    return bool(li < lj or li == lj and i < j)  # one frame, one line: in the order read
 
 
 # --- the checks ---------------------------------------------------------------------------------
+
+
+#: the commands whose rows the checks read one by one (few in any log)
+_ONE_BY_ONE = (*(b + "_resp" for b in _BINDS), "enquire_link", "enquire_link_resp", "unbind",
+               "unbind_resp")
 
 
 def _bind_kinds(log: _Log) -> pd.DataFrame:
@@ -592,18 +990,12 @@ def _bind_kinds(log: _Log) -> pd.DataFrame:
     return ok
 
 
-def _check_transmitter_only(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_transmitter_only(log: _Log, f: _Facts) -> list[Finding]:
     binds = _bind_kinds(log)
-    kinds = set(binds["kind"])
-    submits = log.rows("submit_sm", "data_sm")
-    if not kinds:
-        kinds = set(submits["bind"]) - {""}
-    if kinds != {"transmitter"} or len(ids.receipt_rows) or not len(submits):
+    kinds = set(binds["kind"]) or f.submit_binds
+    if kinds != {"transmitter"} or f.receipts or not f.submits or not f.asked:
         return []
-    asked = submits[(submits["registered_delivery"].fillna(1).astype(int) & 3) != 0]
-    if not len(asked):
-        return []
-    tx = binds if len(binds) else submits
+    tx = log.examples(binds, 1) if len(binds) else (log.example(f.first_submit),)
     return [Finding(
         "error", "transmitter-only", "bound as transmitter only: no receipt can arrive",
         "A transmitter bind may only send; the SMSC delivers receipts (deliver_sm) to receiver "
@@ -612,45 +1004,30 @@ def _check_transmitter_only(log: _Log, ids: _Ids) -> list[Finding]:
         "Bind as transceiver (recommended by the provider), or add a receiver bind next to the "
         "transmitter: the account allows 2 binds, e.g. 1 transmitter + 1 receiver.",
         {"transmitter binds": int((binds["kind"] == "transmitter").sum()),
-         "receiver/transceiver binds": 0, "submits asking for a receipt": len(asked),
+         "receiver/transceiver binds": 0, "submits asking for a receipt": f.asked,
          "receipts": 0},
-        examples=log.examples(tx, 1) + log.examples(asked, 1),
+        examples=tx + (log.example(f.first_asked),),
     )]
 
 
-def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
-    submits = log.rows("submit_sm", "data_sm")
-    if not len(submits):  # access.log alone: its Sent SMS lines, registered_delivery from the dlr-mask
-        submits = log.rows("submit_sm", pdu=False)
-    rd = submits["registered_delivery"]
-    known = submits[rd.notna()]
-    if not len(known):
+def _check_registered_delivery(log: _Log, f: _Facts) -> list[Finding]:
+    if not f.rd_known:
         return []
-    asks = (known["registered_delivery"].astype(int) & 3) != 0
-    # Kannel asks for a receipt on part 1 only (smpp-facts.md §5): a part without one is
-    # fine when another part of the same message asks.
-    key = ["system_id", "source_addr", "destination_addr", "part_ref", "part_total"]
-    multi = known["part_total"].fillna(0) > 1
-    group_asks = asks[multi].groupby([known.loc[multi, k] for k in key]).transform("any")
-    covered = pd.Series(False, index=known.index)
-    covered.loc[group_asks.index] = group_asks.to_numpy()
-    none = known[~asks & ~covered]
     out = []
-    if len(none):
-        every = len(none) == len(known)
+    if f.rd_none:
+        every = f.rd_none == f.rd_known
         out.append(Finding(
             "error" if every else "warning", "registered-delivery-0",
-            f"registered_delivery 0 on {len(none)} of {len(known)} submits: no receipt was asked for",
+            f"registered_delivery 0 on {f.rd_none} of {f.rd_known} submits: no receipt was asked for",
             "registered_delivery bits 1-0 = 0 means 'no SMSC delivery receipt requested' "
             "(SMPP v3.4 §5.2.17), so the SMSC never makes one for these messages.",
             "Set registered_delivery=1 (receipt on success or failure) on every submit_sm "
             "(on every part of a long message); with Kannel use a dlr-mask with bits 1 and 2 "
             "(19 or 31) and a dlr-url.",
-            {"submits": len(known), "registered_delivery 0": len(none)},
-            examples=log.examples(none, 2),
+            {"submits": f.rd_known, "registered_delivery 0": f.rd_none},
+            examples=log.examples(log.d.loc[f.rd_none_rows], 2),
         ))
-    failure_only = known[(known["registered_delivery"].astype(int) & 3) == 2]
-    if len(failure_only):
+    if f.rd_failure_only:
         # the application waits for receipts of delivered messages: it says so in its log,
         # or a Kannel dlr-mask asks for success reports (bit 1)
         waits = log.notes(_EXPECTS_RECEIPTS)
@@ -659,15 +1036,15 @@ def _check_registered_delivery(log: _Log, ids: _Ids) -> list[Finding]:
         expects = len(waits) > 0 or bool(((masks > 0) & (masks & 1 == 1)).any())
         out.append(Finding(
             "warning" if expects else "info", "registered-delivery-failure-only",
-            f"registered_delivery 2 on {len(failure_only)} submits: receipts for failures only"
+            f"registered_delivery 2 on {f.rd_failure_only} submits: receipts for failures only"
             + (", but the application waits for receipts of delivered messages" if expects else ""),
             "Bits 1-0 = 2 asks for a receipt only when delivery fails (SMPP v3.4 §5.2.17), so a "
             "delivered message gets no receipt and looks the same as one still pending"
             + (": the application's log shows it waiting for receipts that will never come."
                if expects else "."),
             "Use registered_delivery=1 if you need to know that messages were delivered.",
-            {"registered_delivery 2": len(failure_only), "lines waiting for receipts": len(waits)},
-            examples=log.examples(failure_only, 1) + log.examples(waits, 1),
+            {"registered_delivery 2": f.rd_failure_only, "lines waiting for receipts": len(waits)},
+            examples=log.examples(log.d.loc[f.rd_failure_rows], 1) + log.examples(waits, 1),
         ))
     return out
 
@@ -690,20 +1067,15 @@ def _unknown_id(text: str) -> str:
     return every[-1] if every else ""
 
 
-def _classify_unknown(log: _Log, ids: _Ids) -> tuple[list[tuple[Any, Any, str]], list[tuple[Any, Any, str]], list[Any]]:
+def _classify_unknown(log: _Log, f: _Facts) -> tuple[list[tuple[Any, Any, str]], list[tuple[Any, Any, str]], list[Any]]:
     """Client notes of unknown receipts, as (note row, resp row, receipt id): those about a
     message sent on the same instance, those about one sent on another instance, and the
     note rows naming no message in the log."""
     same, other, orphan = [], [], []
     d = log.d
-    notes = _unknown_notes(log)
-    receipts = ids.receipt_rows
-    rec_id = receipts["message_id"].str.strip().str.lower()
-    for (i, row), j in zip(notes.iterrows(), _find_resps(ids, list(notes["rid"])), strict=True):
-        rid = row["rid"]
+    for i, rid, j, about in f.unknown:
         # the receipt the line is about: the last one with that id before it (its bind)
-        about = receipts[(rec_id == rid.strip().lower()).to_numpy() & (receipts["t"] <= row["t"] + 1.0).to_numpy()]
-        where = about["instance"].iloc[-1] if len(about) and about["instance"].iloc[-1] else row["instance"]
+        where = about or d.at[i, "instance"]
         if j is None:
             orphan.append(i)
         elif d.at[j, "instance"] and where and d.at[j, "instance"] != where:
@@ -721,8 +1093,8 @@ def _conversion(log: _Log, resp_i: Any, rid: str) -> tuple[str, str | None]:
     return f"submit_sm_resp id {resp_id} vs receipt id {rid}: {match.reason}", hint
 
 
-def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
-    same, _, orphan = _classify_unknown(log, ids)
+def _check_ids(log: _Log, f: _Facts) -> list[Finding]:
+    same, _, orphan = _classify_unknown(log, f)
     out = []
     literal = [(i, j, rid) for i, j, rid in same
                if log.d.at[j, "message_id"].strip().lower() != rid.strip().lower()]
@@ -738,23 +1110,23 @@ def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
             "Compare ids as numbers: smppkit.receipts.same_message(resp_id, receipt_id), or "
             "message_id_key(resp_id, 'hex') == message_id_key(receipt_id, 'decimal')"
             + (f"; in Kannel set {kannel} in the smsc group" if kannel else "") + ".",
-            {"receipts": len(ids.receipt_rows), "unmatched by the client": len(literal),
+            {"receipts": f.receipts, "unmatched by the client": len(literal),
              "same message after conversion": len(literal)},
             details=(conversion,),
-            examples=(log.example(j), log.example(i), *log.examples(ids.receipt_rows.loc[[
-                k for k, v in ids.links.items() if v == j][:1]], 1)),
+            examples=(log.example(j), log.example(i))
+            + ((log.example(f.receipt_of[j]),) if j in f.receipt_of else ()),
         ))
-    elif (ids.resp_form, ids.receipt_form) in (("hex", "decimal"), ("decimal", "hex")) and ids.links:
-        i, j = next(iter(ids.links.items()))
+    elif f.forms in (("hex", "decimal"), ("decimal", "hex")) and f.first_link:
+        i, j = f.first_link
         conversion, kannel = _conversion(log, j, log.d.at[i, "message_id"])
         out.append(Finding(
             "info", "id-forms",
-            f"submit_sm_resp ids are {ids.resp_form}, receipt ids {ids.receipt_form}",
+            f"submit_sm_resp ids are {f.forms[0]}, receipt ids {f.forms[1]}",
             "The same message id is written in two forms, as the provider documents; a client "
             "that compares the strings never matches a receipt.",
             "Match ids as numbers (smppkit.receipts.same_message)"
             + (f"; with Kannel, {kannel}" if kannel else "") + ".",
-            {"receipts matched after conversion": len(ids.links), "receipts": len(ids.receipt_rows)},
+            {"receipts matched after conversion": f.links, "receipts": f.receipts},
             details=(conversion,), examples=(log.example(j), log.example(i)),
         ))
     if orphan:
@@ -769,15 +1141,9 @@ def _check_ids(log: _Log, ids: _Ids) -> list[Finding]:
     return out
 
 
-def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
-    _, other, _ = _classify_unknown(log, ids)
+def _check_other_session(log: _Log, f: _Facts) -> list[Finding]:
+    _, other, _ = _classify_unknown(log, f)
     d = log.d
-    rec = np.fromiter(ids.links.keys(), dtype=np.int64, count=len(ids.links))
-    sub = np.fromiter(ids.links.values(), dtype=np.int64, count=len(ids.links))
-    inst = d["instance"].to_numpy()
-    a, b = inst[rec], inst[sub]
-    hit = (a != "") & (b != "") & (a != b)
-    cross = list(zip(rec[hit].tolist(), sub[hit].tolist(), strict=True))
     if other:
         i, j, _ = other[0]
         return [Finding(
@@ -789,21 +1155,21 @@ def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
             "same bind.",
             "Keep one table of sent message ids for all binds and match every receipt against "
             "it (smppkit.client.Cluster does), or bind to a single instance.",
-            {"receipts": len(ids.receipt_rows), "on another instance's bind": len(cross),
+            {"receipts": f.receipts, "on another instance's bind": f.cross,
              "dropped by the client": len(other)},
             details=(f"message {d.at[j, 'message_id']} was sent on {d.at[j, 'session']}, "
                      f"its receipt came on {d.at[i, 'session']}",),
             examples=(log.example(j), log.example(i)),
         )]
-    if cross:
-        r, s = cross[0]
+    if f.first_cross:
+        r, s = f.first_cross
         return [Finding(
             "info", "receipts-other-session",
-            f"{len(cross)} of {len(ids.links)} receipts came on another instance's bind",
+            f"{f.cross} of {f.links} receipts came on another instance's bind",
             "Normal for a cluster: the provider delivers receipts to any receiving bind of the "
             "account. It only hurts a client that matches receipts per bind.",
             "Match receipts against the messages of all binds.",
-            {"receipts on another instance's bind": len(cross), "receipts matched": len(ids.links)},
+            {"receipts on another instance's bind": f.cross, "receipts matched": f.links},
             details=(f"message {d.at[s, 'message_id']} sent on {d.at[s, 'session']}, "
                      f"receipt on {d.at[r, 'session']}",),
             examples=(log.example(s), log.example(r)),
@@ -811,107 +1177,81 @@ def _check_other_session(log: _Log, ids: _Ids) -> list[Finding]:
     return []
 
 
-def _check_deliver_resp(log: _Log, ids: _Ids) -> list[Finding]:
-    resps = log.rows("deliver_sm_resp", "data_sm_resp")
-    resps = resps[resps["from_esme"]]
-    bad = resps[resps["command_status"].fillna(0) != 0]
+def _rows(log: _Log, positions: Sequence[int], k: int = _MAX_EXAMPLES) -> tuple[Example, ...]:
+    return tuple(log.example(i) for i in positions[:k])
+
+
+def _check_deliver_resp(log: _Log, f: _Facts) -> list[Finding]:
     out = []
-    receipts = ids.receipt_rows
-    repeats = int((receipts["message_id"].value_counts() > 1).sum()) if len(receipts) else 0
     dropped = len(log.notes(r"^receipt dropped after"))
     ended = len(log.notes(r"^receipt ended by"))
-    retried = bad[bad["command_status"].astype(int).isin(DELIVER_SM_RESP_RETRY)]
-    refused = bad[~bad["command_status"].astype(int).isin(DELIVER_SM_RESP_RETRY)]
-    if len(retried):
-        statuses = Counter(int(s) for s in retried["command_status"])
-        top = statuses.most_common(1)[0][0]
-        counts: dict[str, Any] = {f"deliver_sm_resp {status_name(s)}": n for s, n in statuses.items()}
-        counts.update({"receipts delivered more than once": repeats,
+    retried = [(s, n) for s, n in f.deliver_statuses if s in DELIVER_SM_RESP_RETRY]
+    refused = [(s, n) for s, n in f.deliver_statuses if s not in DELIVER_SM_RESP_RETRY]
+    if retried:
+        n_retried = sum(n for _, n in retried)
+        top = Counter(dict(retried)).most_common(1)[0][0]
+        counts: dict[str, Any] = {f"deliver_sm_resp {status_name(s)}": n for s, n in retried}
+        counts.update({"receipts delivered more than once": f.repeated_ids,
                        "receipts given up (noted in the trace)": dropped})
         out.append(Finding(
             "warning", "receipt-resp-retried",
-            f"{_count(len(retried), 'receipt')} answered with a status the provider retries",
+            f"{_count(n_retried, 'receipt')} answered with a status the provider retries",
             explain_deliver_sm_resp(top).explanation + ". Every such answer makes the provider "
             "send the receipt again later, so receipts come late and several times; many SMSCs "
             "stop after a number of attempts, and then the receipt never comes.",
             "Answer every deliver_sm with ESME_ROK (0) once the receipt is stored; use a "
             "non-zero status only to ask for a resend on purpose (retried: "
             + ", ".join(f"0x{s:02X}" for s in sorted(DELIVER_SM_RESP_RETRY)) + ").",
-            counts, examples=log.examples(retried, 2),
+            counts, examples=_rows(log, f.retried_rows, 2),
         ))
-    if len(refused):
-        statuses = Counter(int(s) for s in refused["command_status"])
-        top = statuses.most_common(1)[0][0]
-        counts = {f"deliver_sm_resp {status_name(s)}": n for s, n in statuses.items()}
+    if refused:
+        n_refused = sum(n for _, n in refused)
+        top = Counter(dict(refused)).most_common(1)[0][0]
+        counts = {f"deliver_sm_resp {status_name(s)}": n for s, n in refused}
         counts["receipts ended by the SMSC"] = ended
         out.append(Finding(
             "error", "receipt-resp-refused",
-            f"{_count(len(refused), 'receipt')} answered with a non-zero status that is final: "
-            f"{_agree(len(refused), 'it is', 'they are')} lost",
+            f"{_count(n_refused, 'receipt')} answered with a non-zero status that is final: "
+            f"{_agree(n_refused, 'it is', 'they are')} lost",
             explain_deliver_sm_resp(top).explanation + ".",
             "Answer deliver_sm with ESME_ROK (0). If the receipt cannot be stored right now, "
             "answer ESME_RTHROTTLED (0x58) so the provider sends it again.",
-            counts, examples=log.examples(refused, 2),
+            counts, examples=_rows(log, f.refused_rows, 2),
         ))
-    # Unanswered deliver_sm, and responses that answer nothing (smpplib's make_pdu ignores
-    # sequence=, so a reply built with it carries the client's own counter).
-    sent = log.rows("deliver_sm", "data_sm")
-    sent = sent[~sent["from_esme"] & sent["sequence"].notna()]
-    answers = resps[resps["sequence"].notna()]
-    if len(sent) or len(answers):
-        sent_keys = pd.MultiIndex.from_arrays([sent["session"], sent["sequence"]])
-        ans_keys = pd.MultiIndex.from_arrays([answers["session"], answers["sequence"]])
-        orphan = answers[~ans_keys.isin(sent_keys)]
-        last_on = log.d.groupby("session")["t"].max()
-        later = sent["session"].map(last_on).astype("float64").fillna(-math.inf) > sent["t"] + 5.0
-        unanswered = sent[~sent_keys.isin(ans_keys) & later.to_numpy()]
-        if len(orphan) or len(unanswered):
-            cause = ("The client answers deliver_sm with a sequence_number that matches no "
-                     "deliver_sm on that bind, so the SMSC sees no answer at all" if len(orphan) else
-                     "Receipts were left without a deliver_sm_resp")
-            out.append(Finding(
-                "warning", "receipt-resp-missing",
-                f"{_count(len(unanswered) or len(orphan), 'receipt')} without a matching deliver_sm_resp",
-                cause + ": after its timeout the SMSC sends the receipt again (duplicates), and many "
-                "SMSCs give up after a few attempts. A deliver_sm_resp must carry the sequence_number "
-                "of the deliver_sm it answers (SMPP v3.4 §4.6.2).",
-                "Answer every deliver_sm promptly with its own sequence_number (smpplib: build the "
-                "response, then set resp.sequence = pdu.sequence, as smpplib's own client does).",
-                {"deliver_sm": len(sent), "answered with an unknown sequence_number": len(orphan),
-                 "unanswered": len(unanswered)},
-                examples=log.examples(sent.head(1), 1) + log.examples(orphan, 1)
-                + log.examples(unanswered, 1),
-            ))
+    if (f.deliver_sm or f.deliver_answers) and (f.orphans or f.unanswered):
+        cause = ("The client answers deliver_sm with a sequence_number that matches no "
+                 "deliver_sm on that bind, so the SMSC sees no answer at all" if f.orphans else
+                 "Receipts were left without a deliver_sm_resp")
+        out.append(Finding(
+            "warning", "receipt-resp-missing",
+            f"{_count(f.unanswered or f.orphans, 'receipt')} without a matching deliver_sm_resp",
+            cause + ": after its timeout the SMSC sends the receipt again (duplicates), and many "
+            "SMSCs give up after a few attempts. A deliver_sm_resp must carry the sequence_number "
+            "of the deliver_sm it answers (SMPP v3.4 §4.6.2).",
+            "Answer every deliver_sm promptly with its own sequence_number (smpplib: build the "
+            "response, then set resp.sequence = pdu.sequence, as smpplib's own client does).",
+            {"deliver_sm": f.deliver_sm, "answered with an unknown sequence_number": f.orphans,
+             "unanswered": f.unanswered},
+            examples=tuple(log.example(i) for i in (f.first_deliver_sm, f.first_orphan,
+                                                    f.first_unanswered) if i is not None),
+        ))
     return out
 
 
-def _check_split_parts(log: _Log, ids: _Ids) -> list[Finding]:
-    submits = log.rows("submit_sm", "data_sm")
-    parts = submits[submits["part_total"].fillna(0) > 1]
-    if not len(parts):
+def _check_split_parts(log: _Log, f: _Facts) -> list[Finding]:
+    if not f.split_groups:
         return []
-    groups = parts.groupby(["system_id", "source_addr", "destination_addr", "part_ref", "part_total"],
-                           sort=False)
-    split = []
-    for _, g in groups:
-        total = int(g["part_total"].iloc[0])
-        by_instance = g.groupby("instance")["part_seq"].apply(lambda s: set(s.dropna().astype(int)))
-        if len(by_instance) > 1 and not any(seqs >= set(range(1, total + 1)) for seqs in by_instance):
-            split.append(g)
-    if not split:
-        return []
-    g = split[0]
-    undeliv = ids.receipt_rows[ids.receipt_rows["receipt_err"].isin(("010", "10"))]
+    g = log.d.loc[f.split_rows]
     return [Finding(
         "error", "split-parts",
-        f"{_count(len(split), 'concatenated message')} had {_agree(len(split), 'its', 'their')} parts sent through different instances",
+        f"{_count(f.split_groups, 'concatenated message')} had {_agree(f.split_groups, 'its', 'their')} parts sent through different instances",
         "The parts of one message must all reach the same gateway to be joined; parts that "
         "arrive on SMPP1 and SMPP2 go to different gateways and the message is never "
         "delivered (the provider's receipts say UNDELIV).",
         "Send every part of a message through one bind (spread whole messages, not parts, "
         "over the binds; smppkit.client.Cluster does this).",
-        {"multi-part messages": groups.ngroups, "split across instances": len(split),
-         "receipts UNDELIV err 010": len(undeliv)},
+        {"multi-part messages": f.part_groups, "split across instances": f.split_groups,
+         "receipts UNDELIV err 010": f.undeliv},
         details=(f"ref {int(g['part_ref'].iloc[0])} to {g['destination_addr'].iloc[0]}: "
                  + ", ".join(f"part {int(s)} via {inst}" for s, inst
                              in zip(g["part_seq"], g["instance"], strict=True)),),
@@ -919,58 +1259,45 @@ def _check_split_parts(log: _Log, ids: _Ids) -> list[Finding]:
     )]
 
 
-def _check_throttling(log: _Log, ids: _Ids) -> list[Finding]:
-    resps = log.rows("submit_sm_resp", "data_sm_resp")
-    if not len(resps):
-        resps = log.rows("submit_sm_resp", "data_sm_resp", pdu=False)
-    throttled = resps[resps["command_status"] == 0x58]
+def _check_throttling(log: _Log, f: _Facts) -> list[Finding]:
     out = []
-    others = resps[resps["command_status"].fillna(0).astype(int).isin((0, 0x58)) == False]  # noqa: E712
-    if len(others):
-        statuses = Counter(int(s) for s in others["command_status"])
+    if f.submit_statuses:
+        statuses = Counter(dict(f.submit_statuses))
         out.append(Finding(
             "warning", "submit-refused",
-            f"{_count(len(others), 'submit')} refused by the SMSC",
+            f"{_count(statuses.total(), 'submit')} refused by the SMSC",
             "The SMSC answered submit_sm with an error: "
             + "; ".join(f"{status_name(s)} x{n}" for s, n in statuses.most_common(4)) + ".",
             "Look up each status (smppkit.explain or meanings.command_status_frame) and fix "
             "the fields it names; these messages were not sent.",
-            {status_name(s): n for s, n in statuses.items()}, examples=log.examples(others, 2),
+            {status_name(s): n for s, n in statuses.items()},
+            examples=_rows(log, f.submit_refused_rows, 2),
         ))
-    if not len(throttled):
+    if not f.throttled:
         return out
-    submits = log.rows("submit_sm", "data_sm")
-    submits = submits[submits["from_esme"]]
-    per_sec = np.floor(submits["t"]).value_counts()
-    peak = int(per_sec.max()) if len(per_sec) else 0
-    span = submits["t"].max() - submits["t"].min() if len(submits) > 1 else math.nan
-    mean_rate = len(submits) / span if span and span > 0 else math.nan
-    accepted = resps[resps["command_status"] == 0]
-    hot = set(np.floor(throttled["t"]))
-    acc_sec = np.floor(accepted["t"]).value_counts()
-    hot_rates = [int(acc_sec.get(s, 0)) for s in hot]
-    allowed = float(np.median(hot_rates)) if hot_rates else math.nan
+    mean_rate = f.esme_submits / f.span if f.span and f.span > 0 else math.nan
+    allowed = float(np.median(f.hot_rates)) if f.hot_rates else math.nan
     limit = allowed if allowed and not math.isnan(allowed) else PROVIDER_RATE
     suggest = max(1, int(limit * 0.9))
-    share = len(throttled) / len(resps)
+    share = f.throttled / f.submit_resps
     return out + [Finding(
         "warning", "throttled",
         f"{share:.0%} of submits refused with ESME_RTHROTTLED (0x58)",
-        f"The client sends faster than the account allows: up to {peak} submits in one second "
+        f"The client sends faster than the account allows: up to {f.peak} submits in one second "
         f"while the SMSC accepted about {_fmt(allowed)} per second when it throttled (the "
         f"provider's default limit is {PROVIDER_RATE:g} msg/s per account, shared by all binds). "
         "Throttled messages are not sent; they must be submitted again.",
         f"Limit the rate to about {suggest} msg/s for the whole account (Kannel: throughput = "
         f"{suggest} in the smsc group; smppkit.esme: a rate limit), and on 0x58 pause and "
         "resubmit with back-off instead of dropping the message.",
-        {"submit_sm_resp": len(resps), "ESME_RTHROTTLED": len(throttled), "share": round(share, 3),
-         "peak submits per second": peak, "mean submits per second": round(mean_rate, 1)
+        {"submit_sm_resp": f.submit_resps, "ESME_RTHROTTLED": f.throttled, "share": round(share, 3),
+         "peak submits per second": f.peak, "mean submits per second": round(mean_rate, 1)
          if not math.isnan(mean_rate) else "n/a", "accepted per second while throttled": allowed},
-        examples=log.examples(throttled, 2),
+        examples=_rows(log, f.throttled_rows, 2),
     )]
 
 
-def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_enquire_link(log: _Log, f: _Facts) -> list[Finding]:
     reqs = log.rows("enquire_link")
     reqs = reqs[reqs["sequence"].notna()]
     if not len(reqs):
@@ -984,12 +1311,11 @@ def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
     for session, group in open_.groupby("session", sort=False):
         ended = float(unbind_at.get(session, math.inf))
         group = group[group["t"] < ended]  # sent while the session was ending: no answer due
-        later = d[(d["session"] == session) & d["is_pdu"]]
         for i, row in group.iterrows():
-            peer_spoke = (later["from_esme"] != row["from_esme"]) & (later["t"] > row["t"] + 0.5)
+            peer_spoke = f.last_pdu.get((session, not row["from_esme"]), -math.inf) > row["t"] + 0.5
             # evidence that an answer was due: the log goes on, the peer kept talking,
             # the session was closed waiting, or enquire_link went unanswered again
-            if (row["t"] < log.end - 5.0 or peer_spoke.any() or ended > row["t"] + 0.5
+            if (row["t"] < f.t_max - 5.0 or peer_spoke or ended > row["t"] + 0.5
                     and ended != math.inf or len(group) >= 2):
                 missing_rows.append(i)
     missing = d.loc[missing_rows]
@@ -1015,7 +1341,7 @@ def _check_enquire_link(log: _Log, ids: _Ids) -> list[Finding]:
     )]
 
 
-def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_unbinds(log: _Log, f: _Facts) -> list[Finding]:
     unbinds = log.rows("unbind")
     by_smsc = unbinds[~unbinds["from_esme"]]
     if not len(by_smsc):
@@ -1025,11 +1351,10 @@ def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
     idle_rows = []
     idle_notes = log.notes(r"^idle for")
     for i, row in by_smsc.iterrows():
-        session = d[(d["session"] == row["session"]) & d["is_pdu"] & (d["t"] < row["t"])]
-        before = session[session["from_esme"]]
-        gap = row["t"] - before["t"].max() if len(before) else math.nan
+        pdus, last, last_esme = f.before_unbind[int(i)]
+        gap = row["t"] - last_esme
         # silence both ways before the unbind: an inactivity timeout, not the SMSC's whim
-        quiet = len(session) > 0 and row["t"] - session["t"].max() >= _IDLE_SILENCE
+        quiet = pdus > 0 and row["t"] - last >= _IDLE_SILENCE
         noted = ((idle_notes["session"] == row["session"]) & (abs(idle_notes["t"] - row["t"]) < 1.0)).any()
         if noted or quiet or (not math.isnan(gap) and gap >= 20.0):
             idle_rows.append(i)
@@ -1057,7 +1382,7 @@ def _check_unbinds(log: _Log, ids: _Ids) -> list[Finding]:
     )]
 
 
-def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_binds(log: _Log, f: _Facts) -> list[Finding]:
     resps = log.rows(*(b + "_resp" for b in _BINDS))
     failed = resps[resps["command_status"].fillna(0) != 0]
     if not len(failed):
@@ -1093,14 +1418,14 @@ def _check_binds(log: _Log, ids: _Ids) -> list[Finding]:
     return out
 
 
-def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_kannel(log: _Log, f: _Facts) -> list[Finding]:
     d = log.d
     out = []
     masks = log.noted["note"].str.extract(_DLR_MASK, expand=False).dropna().astype(int)
     lacking = sorted({m for m in masks if m & 1 and not m & 2})
     ignored = log.notes(r"Ignoring DLR message because of mask")
     if not len(ignored) and lacking:  # access.log only: failed receipts with no pending DLR
-        lost = log.notes(r"receipt for no pending message")
+        lost = log.notes(_NO_PENDING)
         ignored = lost[~lost["receipt_stat"].isin(("DELIVRD", "ACCEPTD", "ENROUTE", ""))]
     if lacking or len(ignored):
         mask = lacking[0] if lacking else int(masks.iloc[0]) if len(masks) else 17
@@ -1120,20 +1445,16 @@ def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
              "failure receipts ignored": len(ignored)},
             examples=log.examples(ignored, 1) + log.examples(rows, 1),
         ))
-    not_found = log.notes(r"^DLR not found")
-    access_lost = log.notes(r"receipt for no pending message")
+    not_found = log.notes(_NOT_FOUND)
+    access_lost = log.notes(_NO_PENDING)
     if not len(not_found) and len(access_lost):
         # a failure receipt under a mask without bit 2 is the mask's doing, not the id's
         not_found = access_lost[access_lost["receipt_stat"].isin(("DELIVRD", ""))] if lacking else access_lost
     if len(not_found):
-        stored = d[d["note"].str.startswith("pending DLR stored") | (
-            (d["system"] == "kannel") & (d["command"] == "submit_sm") & (d["message_id"] != ""))]
-        looked = d[d["note"].str.startswith("receipt arrived: looking up") | (
-            (d["system"] == "kannel") & (d["command"] == "deliver_sm") & (d["message_id"] != ""))]
-        stored_ids = list(dict.fromkeys(stored["message_id"]))
+        stored_ids = f.kannel_stored_ids
         details = []
         hint = None
-        for rid in dict.fromkeys(looked["message_id"]):
+        for rid in f.kannel_looked_ids:
             if rid in stored_ids:
                 continue
             for sid in stored_ids:
@@ -1155,101 +1476,80 @@ def _check_kannel(log: _Log, ids: _Ids) -> list[Finding]:
              "Set msg-id-type to fit the SMSC's ids (0x01: resp hex, receipt decimal)")
             + "; keep SMSC ids below 2^63 (signed strtoll). Also check the receipt came over "
             "a link with the same smsc-id.",
-            {"receipts not found": len(not_found), "pending DLRs stored": len(stored)},
+            {"receipts not found": len(not_found), "pending DLRs stored": f.kannel_stored},
             details=tuple(details), examples=log.examples(not_found, 2),
         ))
     return out
 
 
-def _check_text(log: _Log, ids: _Ids) -> list[Finding]:
+@functools.lru_cache(maxsize=4096)
+def _text_problems(hexstr: str) -> list[tuple[str, str, str]]:
+    """(kind, evidence, guess) of each text problem of one submit PDU (its hex)."""
     from smppkit.protocol.codec import decode
     from smppkit.protocol.errors import RemoteProtocolError
     from smppkit.sms.text import diagnose_text, is_gsm
 
-    submits = log.rows("submit_sm", "data_sm")
-    submits = submits[(log.hex.loc[submits.index] != "").to_numpy()]
-    dc = submits["data_coding"].fillna(-1)
-    esm = submits["esm_class"].fillna(0).astype(int)
-    candidates = submits[(dc == 0) | ((esm & 0x40) == 0)]
-    # PDUs with the same body (all but the 16-octet header) read the same: each distinct
-    # body is decoded once, and every submit is checked unless there are too many bodies
-    hexes = log.hex.loc[candidates.index]
-    codes, bodies = pd.factorize(hexes.str.slice(32))
-    if len(bodies) > _MAX_DECODED:
-        keep = np.linspace(0, len(candidates) - 1, _MAX_DECODED).astype(int)
-        candidates, hexes = candidates.iloc[keep], hexes.iloc[keep]
-        codes, bodies = pd.factorize(hexes.str.slice(32))
-    _, first = np.unique(codes, return_index=True)
-    found: dict[int, list[tuple[str, str, str]]] = {}  # body -> (kind, evidence, guess)
-    for code, hexstr in zip(codes[first], hexes.iloc[first], strict=True):
-        try:
-            pdu = decode(bytes.fromhex(hexstr))
-        except (ValueError, RemoteProtocolError):
-            continue
-        for f in diagnose_text(pdu):
-            if f.problem.startswith("octets above 0x7F"):
-                body = pdu.short_message
-                try:
-                    meant = body.decode("utf-8")
-                    guess = (f"the octets are UTF-8 for {meant!r}"
-                             + (", which GSM 03.38 cannot carry: it needs UCS-2" if not is_gsm(meant) else ""))
-                except UnicodeDecodeError:
-                    guess = f"the octets read as Latin-1 give {body.decode('latin-1')!r}"
-                found.setdefault(int(code), []).append(("non_gsm", f.evidence, guess))
-            elif "lacks UDHI" in f.problem:
-                found.setdefault(int(code), []).append(("no_udhi", f.evidence, ""))
-    non_gsm: list[tuple[Any, str, str]] = []
-    no_udhi: list[tuple[Any, str]] = []
-    rows = np.flatnonzero(np.isin(codes, list(found)))
-    for i, code in zip(candidates.index[rows], codes[rows], strict=True):
-        for kind, evidence, guess in found[int(code)]:
-            if kind == "non_gsm":
-                non_gsm.append((i, evidence, guess))
-            else:
-                no_udhi.append((i, evidence))
+    try:
+        pdu = decode(bytes.fromhex(hexstr))
+    except (ValueError, RemoteProtocolError):
+        return []
+    found = []
+    for f in diagnose_text(pdu):
+        if f.problem.startswith("octets above 0x7F"):
+            body = pdu.short_message
+            try:
+                meant = body.decode("utf-8")
+                guess = (f"the octets are UTF-8 for {meant!r}"
+                         + (", which GSM 03.38 cannot carry: it needs UCS-2" if not is_gsm(meant) else ""))
+            except UnicodeDecodeError:
+                guess = f"the octets read as Latin-1 give {body.decode('latin-1')!r}"
+            found.append(("non_gsm", f.evidence, guess))
+        elif "lacks UDHI" in f.problem:
+            found.append(("no_udhi", f.evidence, ""))
+    return found
+
+
+def _check_text(log: _Log, f: _Facts) -> list[Finding]:
+    # each distinct body is read once; a submit counts once per problem its body has
+    count: Counter[str] = Counter()
+    first: dict[str, list[tuple[int, int, str, str]]] = {"non_gsm": [], "no_udhi": []}
+    for hexstr, n, rows in f.text_bodies:
+        for k, (kind, evidence, guess) in enumerate(_text_problems(hexstr)):
+            count[kind] += n
+            first[kind] += [(row, k, evidence, guess) for row in rows]
+    non_gsm, no_udhi = sorted(first["non_gsm"])[:2], sorted(first["no_udhi"])[:2]
     out = []
     if non_gsm:
-        i, evidence, guess = non_gsm[0]
+        n = count["non_gsm"]
+        _, _, evidence, guess = non_gsm[0]
         out.append(Finding(
             "error", "data-coding-0-non-gsm",
-            f"{_count(len(non_gsm), 'submit')} with data_coding 0 {_agree(len(non_gsm), 'carries', 'carry')} characters GSM 03.38 cannot encode",
+            f"{_count(n, 'submit')} with data_coding 0 {_agree(n, 'carries', 'carry')} characters GSM 03.38 cannot encode",
             "data_coding 0 means the SMSC default alphabet (GSM 03.38, 7-bit, one character per "
             "octet here): octets above 0x7F are not in it, so the handset shows garbage. "
             f"Example: {guess}.",
             "Send text that is not all GSM 03.38 as UCS-2 with data_coding 8 (70 characters per "
             "message, 67 per part); smppkit.text.to_pdus chooses the encoding for you.",
-            {"submits checked": len(candidates), "data_coding 0 with octets > 0x7F": len(non_gsm)},
-            details=(evidence,), examples=tuple(log.example(j) for j, _, _ in non_gsm[:2]),
+            {"submits checked": f.text_checked, "data_coding 0 with octets > 0x7F": n},
+            details=(evidence,), examples=tuple(log.example(j) for j, _, _, _ in non_gsm),
         ))
     if no_udhi:
-        i, evidence = no_udhi[0]
+        n = count["no_udhi"]
+        _, _, evidence, _ = no_udhi[0]
         out.append(Finding(
             "error", "udh-without-udhi",
-            f"{_count(len(no_udhi), 'submit')} {_agree(len(no_udhi), 'starts', 'start')} with a concatenation UDH but esm_class lacks UDHI (0x40)",
+            f"{_count(n, 'submit')} {_agree(n, 'starts', 'start')} with a concatenation UDH but esm_class lacks UDHI (0x40)",
             "Without the UDHI bit the SMSC and the handset take the UDH for text: the parts "
             "are not joined and each shows a few garbage characters first.",
             "Set esm_class |= 0x40 on every part that carries a UDH (smppkit.text.to_pdus does).",
-            {"submits checked": len(candidates), "UDH without UDHI": len(no_udhi)},
-            details=(evidence,), examples=tuple(log.example(j) for j, _ in no_udhi[:2]),
+            {"submits checked": f.text_checked, "UDH without UDHI": n},
+            details=(evidence,), examples=tuple(log.example(j) for j, _, _, _ in no_udhi),
         ))
     return out
 
 
-def _before(d: pd.DataFrame, i: Any, j: Any) -> bool:
-    """Row `i` happened before row `j`: an earlier time, or the same time (Kannel writes whole
-    seconds) and an earlier line of the same file."""
-    ti, tj = d.at[i, "t"], d.at[j, "t"]
-    if d.at[i, "source_file"] != d.at[j, "source_file"]:
-        return bool(ti < tj - 1.0)  # two clocks, one perhaps in whole seconds
-    if ti != tj:
-        return bool(ti < tj)
-    li, lj = d.at[i, "line"], d.at[j, "line"]
-    return bool(li < lj or li == lj and i < j)  # one frame, one line: in the order read
-
-
-def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_receipt_before_resp(log: _Log, f: _Facts) -> list[Finding]:
     d = log.d
-    early = [(r, s) for r, s in ids.links.items() if _before(d, r, s)]
     # Kannel: the receipt is looked up under an id that is stored only afterwards
     looked = log.notes(r"^receipt arrived: looking up pending DLR id")
     stored = log.notes(r"^pending DLR stored")
@@ -1258,10 +1558,10 @@ def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
         first.setdefault(mid, i)
     lookups = [(i, first[mid]) for i, mid in zip(looked.index, looked["message_id"], strict=True)
                if mid in first and _before(d, i, first[mid])]
-    if not early and not lookups:
+    if not f.early and not lookups:
         return []
-    n = max(len(early), len(lookups))
-    r, s = early[0] if early else lookups[0]
+    n = max(f.early, len(lookups))
+    r, s = f.first_early if f.first_early else lookups[0]
     return [Finding(
         "error", "receipt-before-resp",
         f"{_count(n, 'receipt')} arrived before the submit_sm_resp that gives {_agree(n, 'its', 'their')} message id",
@@ -1273,7 +1573,7 @@ def _check_receipt_before_resp(log: _Log, ids: _Ids) -> list[Finding]:
         "is unknown for a few seconds and match it again when the submit_sm_resp arrives (and "
         "answer its deliver_sm with ESME_ROK); Kannel 1.4.5 cannot wait, so report the order "
         "to the provider.",
-        {"receipts before their submit_sm_resp": len(early),
+        {"receipts before their submit_sm_resp": f.early,
          "Kannel lookups before the DLR was stored": len(lookups)},
         details=(f"receipt for {d.at[r, 'message_id']} at {_clock(d.at[r, 't'])}, its "
                  f"submit_sm_resp / stored DLR at {_clock(d.at[s, 't'])}",),
@@ -1285,7 +1585,7 @@ def _clock(t: float) -> str:
     return "?" if math.isnan(t) else pd.Timestamp(t, unit="s", tz="UTC").strftime("%H:%M:%S.%f")[:-3]
 
 
-def _check_dlr_url(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_dlr_url(log: _Log, f: _Facts) -> list[Finding]:
     empty = log.notes(r"dlr-url is empty \(URL <>\)")
     if not len(empty):
         return []
@@ -1305,7 +1605,7 @@ def _check_dlr_url(log: _Log, ids: _Ids) -> list[Finding]:
     )]
 
 
-def _check_other_link(log: _Log, ids: _Ids) -> list[Finding]:
+def _check_other_link(log: _Log, f: _Facts) -> list[Finding]:
     """Kannel files a pending DLR under the sending link's smsc-id and looks a receipt up
     under the smsc-id of the link it arrives on."""
     stored = log.notes(r"^pending DLR stored for smsc-id")
@@ -1342,34 +1642,11 @@ def _check_other_link(log: _Log, ids: _Ids) -> list[Finding]:
     )]
 
 
-def _check_duplicates(log: _Log, ids: _Ids) -> list[Finding]:
-    rec = ids.receipt_rows
-    rec = rec[~rec["from_esme"]]
-    if len(rec) < 2:
+def _check_duplicates(log: _Log, f: _Facts) -> list[Finding]:
+    if not f.dup_messages:
         return []
-    key = rec["message_id"].str.strip().str.lower() + "|" + rec["receipt_stat"]
-    repeated = rec[key.duplicated(keep=False)]
-    if not len(repeated):
-        return []
-    d = log.d
-    resps = log.rows("deliver_sm_resp", "data_sm_resp")
-    resps = resps[resps["from_esme"]]
-    answer = {(ses, seq): i for i, ses, seq in zip(resps.index, resps["session"], resps["sequence"], strict=True)}
-    reasons: Counter[str] = Counter()
-    for _, group in repeated.groupby(key[repeated.index], sort=False):
-        first, second = group.index[0], group.index[1]
-        j = answer.get((d.at[first, "session"], d.at[first, "sequence"]))
-        if j is None:
-            reasons["missing"] += 1
-        elif d.at[j, "command_status"] not in (0, 0.0) and not math.isnan(d.at[j, "command_status"]):
-            reasons["refused"] += 1
-        elif d.at[j, "t"] - d.at[first, "t"] >= 1.0 or _before(d, second, j):
-            reasons["late"] += 1
-        else:
-            reasons["resent"] += 1
+    reasons = Counter(dict(f.dup_reasons))
     reason = reasons.most_common(1)[0][0]
-    messages = int(key[repeated.index].nunique())
-    extra = len(repeated) - messages
     why = {
         "missing": ("no deliver_sm_resp answered the first copy", "Answer every deliver_sm with "
                     "a deliver_sm_resp carrying its sequence_number"),
@@ -1383,33 +1660,24 @@ def _check_duplicates(log: _Log, ids: _Ids) -> list[Finding]:
     }[reason]
     return [Finding(
         "warning", "duplicate-receipts",
-        f"{_count(messages, 'receipt')} delivered more than once ({_count(extra, 'extra copy', 'extra copies')}): "
+        f"{_count(f.dup_messages, 'receipt')} delivered more than once ({_count(f.dup_extra, 'extra copy', 'extra copies')}): "
         f"{why[0]}",
         "The SMSC sends a receipt again when its deliver_sm gets no deliver_sm_resp within its "
         f"timeout, or one with an error status; here {why[0]}. Every copy is a receipt the "
         "application must not count twice (Kannel finds no pending message for the second).",
         f"{why[1]}; and handle receipts idempotently: the message id and stat identify one.",
-        {"receipts repeated": messages, "extra copies": extra, "likely reason": reason,
+        {"receipts repeated": f.dup_messages, "extra copies": f.dup_extra, "likely reason": reason,
          **{f"first copy: {k}": v for k, v in reasons.items()}},
-        examples=log.examples(repeated, 2),
+        examples=_rows(log, f.dup_rows, 2),
     )]
 
 
-_FINAL_STATS_OK = ("DELIVRD",)
-_INTERMEDIATE = ("ENROUTE", "ACCEPTD", "")
-
-
-def _check_outcomes(log: _Log, ids: _Ids) -> list[Finding]:
-    rec = ids.receipt_rows if len(ids.receipt_rows) else _receipts(log, pdu=False)
-    rec = rec[~rec["receipt_stat"].isin(_INTERMEDIATE)]
-    if not len(rec):
+def _check_outcomes(log: _Log, f: _Facts) -> list[Finding]:
+    if not f.final:
         return []
-    last = rec.assign(k=rec["message_id"].str.strip().str.lower()).drop_duplicates("k", keep="last")
-    failed = last[~last["receipt_stat"].isin(_FINAL_STATS_OK)]
-    n, bad = len(last), len(failed)
-    mix = Counter(zip(last["receipt_stat"], last["receipt_err"], strict=True))
+    n, bad = f.final, f.final_failed
     details = []
-    for (stat, err), k in mix.most_common(6):
+    for (stat, err), k in Counter(dict(f.final_mix)).most_common(6):
         try:
             meaning = explain_receipt_err(err).meaning if err else ""
         except ValueError:
@@ -1426,11 +1694,11 @@ def _check_outcomes(log: _Log, ids: _Ids) -> list[Finding]:
          "against the provider's rules; retry only the temporary errors later." if most else
          "Nothing to fix."),
         {"final receipts": n, "DELIVRD": n - bad, "not delivered": bad},
-        details=tuple(details), examples=log.examples(failed, 2),
+        details=tuple(details), examples=_rows(log, f.final_failed_rows, 2),
     )]
 
 
-_CHECKS: tuple[Callable[[_Log, _Ids], list[Finding]], ...] = (
+_CHECKS: tuple[Callable[[_Log, _Facts], list[Finding]], ...] = (
     _check_binds,
     _check_receipt_before_resp,
     _check_other_link,
@@ -1546,24 +1814,28 @@ def diagnose(events: pd.DataFrame | str | os.PathLike[str] | Iterable[Any], *,
     """
     frame, inputs = _load_inputs(events, tz)
     log = _Log(frame)
-    ids = _link_ids(log)
+    return _report(log, _facts(log), inputs)
+
+
+def _report(log: _Log, facts: _Facts, inputs: Inputs) -> Report:
+    """The `Report` of the checks over `log` (every row, or the rows the checks read one by
+    one: `smppkit.diagnose.doctor_sql`) and the `facts` of the whole table."""
     findings: list[Finding] = []
     for check in _CHECKS:
-        findings.extend(check(log, ids))
+        findings.extend(check(log, facts))
     codes = {f.code for f in findings}
     if {"id-mismatch", "kannel-dlr-not-found", "receipts-other-link"} & codes:
         findings = [f for f in findings if f.code != "id-forms"]  # said there already
     findings = _rank(findings)
-    d = log.d
     summary: dict[str, Any] = {
-        "events": len(d),
-        "sessions": int(d.loc[d["session"] != "", "session"].nunique()),
-        "submits": len(log.rows("submit_sm", "data_sm")),
-        "receipts": len(ids.receipt_rows),
-        "receipts matched": len(ids.links),
+        "events": facts.events,
+        "sessions": facts.sessions,
+        "submits": facts.submits,
+        "receipts": facts.receipts,
+        "receipts matched": facts.links,
     }
-    if len(d) and d["t"].notna().any():
-        summary["span (s)"] = round(float(np.nanmax(d["t"]) - np.nanmin(d["t"])), 1)
+    if not math.isnan(facts.t_max):
+        summary["span (s)"] = round(facts.t_max - facts.t_min, 1)
     if inputs.bad_lines:
         summary["bad lines"] = len(inputs.bad_lines)
     return Report(findings, summary, inputs)
@@ -1656,7 +1928,7 @@ def _verdict(rows: pd.DataFrame) -> str:
     if not len(rows):
         return "not in these logs"
     cmd = rows["command"]
-    receipts = rows[cmd.isin(("deliver_sm", "data_sm")) & (rows["receipt_stat"] != "")]
+    receipts = rows[cmd.isin(RECEIPT_COMMANDS) & (rows["receipt_stat"] != "")]
     if receipts["is_pdu"].any():  # the PDUs themselves, not the logs' lines about them
         receipts = receipts[receipts["is_pdu"]]
     final = receipts[~receipts["receipt_stat"].isin(_INTERMEDIATE)]

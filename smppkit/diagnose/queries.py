@@ -38,10 +38,12 @@ import numpy as np
 import pandas as pd
 
 from smppkit.diagnose import analysis
+from smppkit.diagnose.kinds import receipt_sql, response_sql
 from smppkit.protocol.constants import CommandStatus, describe_status, status_name
 
 __all__ = [
     "EVENTS_VIEW",
+    "RECEIPT_STEPS",
     "error_distribution",
     "latency_percentiles",
     "receipt_summary",
@@ -66,12 +68,8 @@ SELECT r.*,
             WHEN command = 'deliver_sm' THEN 'mo'
             WHEN command = 'deliver_sm_resp' THEN 'deliver_resp'
             ELSE command END AS kind
-FROM (SELECT raw_events.*,
-             (right(command, 5) = '_resp' OR command = 'generic_nack') AS is_response,
-             -- esm_class bits 5-2: 0x04, 0x08, 0x20 are receipts -- SMPP v3.4 §5.2.12
-             (command IN ('deliver_sm', 'data_sm')
-              AND ((coalesce(esm_class, 0) & 60) IN (4, 8, 32) OR receipt_stat IS NOT NULL))
-             AS is_receipt
+FROM (SELECT raw_events.*, """ + response_sql() + """ AS is_response,
+             """ + receipt_sql() + """ AS is_receipt
       FROM raw_events) r
 """
 
@@ -296,9 +294,7 @@ def shape_throttle_rate(rows: pd.DataFrame, freq: str = "1s", limit: float | Non
 # --- receipts ---------------------------------------------------------------------------
 
 
-def _receipt_ctes() -> str:
-    """CTEs ``sub`` (every submit with its response) and ``owned`` (every receipt with the
-    submit it matches, ``s_ord``, and the ``id_match`` rule): `analysis._match_receipts`."""
+def _receipt_steps() -> dict[str, str]:
     submits = ("submit_sm", "submit_multi", "data_sm")
 
     def first_submit(column: str) -> str:
@@ -310,21 +306,35 @@ def _receipt_ctes() -> str:
     joins = " ".join(f"LEFT JOIN {t} ON rec.{col} = {t}.k" for _, t, col in rules)
     owner = ", ".join(f"{t}.s_ord" for _, t, _ in rules)
     rule = " ".join(f"WHEN {t}.s_ord IS NOT NULL THEN '{name}'" for name, t, _ in rules)
-    return (
-        f"{_pairs(submits)}, "
-        "sub AS (SELECT e.ord AS s_ord, e.t_us AS s_t, e.session AS s_session, "
-        "e.sequence AS s_seq, e.registered_delivery AS rd, a.command_status AS status, "
-        "a.message_id AS rid, a.id_text, a.id_hex, a.id_dec "
-        "FROM reqs q JOIN events e ON e.ord = q.ord LEFT JOIN pairs p ON p.req_ord = q.ord "
-        "LEFT JOIN events a ON a.ord = p.resp_ord), "
-        "acc AS (SELECT * FROM sub WHERE status = 0 AND rid IS NOT NULL), "
-        f"kt AS ({first_submit('id_text')}), kh AS ({first_submit('id_hex')}), "
-        f"kh2 AS ({first_submit('id_hex')}), kd AS ({first_submit('id_dec')}), "
-        "rec AS (SELECT ord AS r_ord, t_us AS r_t, id_text, id_hex, id_dec FROM events "
-        "WHERE is_receipt), "
-        f"owned AS (SELECT rec.r_ord, rec.r_t, coalesce({owner}) AS s_ord, "
-        f"CASE {rule} END AS id_match FROM rec {joins})"
-    )
+    return {
+        "receipt_submits": (
+            f"WITH {_pairs(submits)} "
+            "SELECT e.ord AS s_ord, e.t_us AS s_t, e.session AS s_session, "
+            "e.sequence AS s_seq, e.registered_delivery AS rd, a.command_status AS status, "
+            "a.message_id AS rid, a.id_text, a.id_hex, a.id_dec "
+            "FROM reqs q JOIN events e ON e.ord = q.ord LEFT JOIN pairs p ON p.req_ord = q.ord "
+            "LEFT JOIN events a ON a.ord = p.resp_ord"),
+        "receipt_owners": (
+            "WITH acc AS (SELECT * FROM receipt_submits WHERE status = 0 AND rid IS NOT NULL), "
+            f"kt AS ({first_submit('id_text')}), kh AS ({first_submit('id_hex')}), "
+            f"kh2 AS ({first_submit('id_hex')}), kd AS ({first_submit('id_dec')}), "
+            "rec AS (SELECT ord AS r_ord, t_us AS r_t, id_text, id_hex, id_dec FROM events "
+            "WHERE is_receipt) "
+            f"SELECT rec.r_ord, rec.r_t, coalesce({owner}) AS s_ord, "
+            f"CASE {rule} END AS id_match FROM rec {joins}"),
+    }
+
+
+#: The receipt matching the receipt queries share, kept as tables (in this order) before
+#: `latency_percentiles("receipt")` or `receipt_summary` runs: ``receipt_submits`` (every
+#: submit with its response) and ``receipt_owners`` (every receipt with the submit it
+#: matches, ``s_ord``, and the ``id_match`` rule): `analysis._match_receipts`.
+RECEIPT_STEPS = _receipt_steps()
+
+
+def _receipt_ctes() -> str:
+    """CTEs ``sub`` and ``owned``: the `RECEIPT_STEPS` tables."""
+    return "sub AS (SELECT * FROM receipt_submits), owned AS (SELECT * FROM receipt_owners)"
 
 
 def receipt_summary() -> str:

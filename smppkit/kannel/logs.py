@@ -38,7 +38,7 @@ from typing import Any
 from smppkit.protocol.codec import encode
 from smppkit.protocol.constants import status_name
 from smppkit.protocol.pdus import PDU_CLASSES
-from smppkit.sms.receipts import is_receipt
+from smppkit.sms.receipts import RECEIPT_COMMANDS, is_receipt
 from smppkit.sms.udh import concat_of
 from smppkit.trace import TRACE_FIELDS
 
@@ -303,7 +303,7 @@ def _finish_dump(dump: dict[str, Any], when: float, pid: str, thread: str, binds
     sm = fields.get("short_message")
     sm_bytes = sm if isinstance(sm, bytes) else (sm.encode("latin-1", "replace") if isinstance(sm, str) else b"")
     esm = ev["esm_class"] or 0
-    if command in ("deliver_sm", "data_sm") and is_receipt(esm):
+    if command in RECEIPT_COMMANDS and is_receipt(esm):
         receipt = _receipt_fields(sm_bytes.decode("latin-1"))
         ev["message_id"] = fields.get("receipted_message_id") or receipt["id"]
         ev["receipt_stat"], ev["receipt_err"] = receipt["stat"], receipt["err"]

@@ -43,6 +43,7 @@ __all__ = [
     "Receipt",
     "ReceiptError",
     "MESSAGE_TYPE_MASK",
+    "RECEIPT_COMMANDS",
     "RECEIPT_MESSAGE_TYPES",
     "format_receipt",
     "is_receipt",
@@ -194,10 +195,12 @@ _STATE_OF_WORD = {
 _STRIP = " \t\r\n\x00"
 # "SMSC Delivery Receipt" (0x04), "SME Delivery Acknowledgement" (0x08), "Intermediate
 # delivery notification" (0x20): esm_class bits 5-2 (message type) in deliver_sm and
-# data_sm -- SMPP v3.4 §5.2.12. The one copy of this rule: vectorised code (pandas) uses
-# `(esm_class & MESSAGE_TYPE_MASK).isin(RECEIPT_MESSAGE_TYPES)`.
+# data_sm -- SMPP v3.4 §5.2.12. The one copy of this rule: the event tables' receipt rows
+# (pandas masks and SQL) are derived from these constants in `smppkit.diagnose.kinds`.
 MESSAGE_TYPE_MASK = 0x3C
 RECEIPT_MESSAGE_TYPES = (0x04, 0x08, 0x20)
+#: The PDUs that can carry a receipt: deliver_sm (§4.6.1) and data_sm (§4.7.1).
+RECEIPT_COMMANDS = ("deliver_sm", "data_sm")
 
 
 def is_receipt(esm_class: int | None) -> bool:
