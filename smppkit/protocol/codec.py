@@ -96,8 +96,8 @@ def decode(data: bytes) -> Pdu:
             sequence_number=seq,
             command_id=command_id,
         )
-    cls = PDU_CLASSES.get(command_id)
-    if cls is None:
+    decoder = _DECODE_BY_ID.get(command_id)
+    if decoder is None:
         raise RemoteProtocolError(
             f"unknown command_id 0x{command_id:08X}",
             _S.ESME_RINVCMDID,
@@ -105,7 +105,7 @@ def decode(data: bytes) -> Pdu:
             command_id=command_id,
         )
     try:
-        return _DECODERS[cls](data, status, seq)  # type: ignore[no-any-return]
+        return decoder(data, status, seq)  # type: ignore[no-any-return]
     except RemoteProtocolError as exc:
         exc.sequence_number = seq
         exc.command_id = command_id
@@ -349,6 +349,7 @@ def _compile_decoder(cls: type[Pdu]) -> Any:
 
 _ENCODERS: dict[type[Pdu], Any] = {cls: _compile_encoder(cls) for cls in PDU_CLASSES.values()}
 _DECODERS: dict[type[Pdu], Any] = {cls: _compile_decoder(cls) for cls in PDU_CLASSES.values()}
+_DECODE_BY_ID: dict[int, Any] = {int(cid): _DECODERS[cls] for cid, cls in PDU_CLASSES.items()}
 
 
 class Framer:

@@ -422,23 +422,37 @@ def tlv_bytes(tlvs: tuple[Tlv, ...]) -> bytes:
     """The wire form of already-validated TLVs."""
     parts = []
     how = _TLV_WRITE
+    fixed = _FIXED_TLVS
     for tlv in tlvs:
         tag = tlv.tag
         value = tlv.value
         kind = how.get(tag, _OCTETS_KIND)
-        if kind > 0:
-            raw = int(value).to_bytes(kind, "big")
-        elif kind == _CSTR_KIND:
+        if kind == _CSTR_KIND:
             raw = value.encode("latin-1") + b"\x00"
         elif kind == _OCTETS_KIND:
             raw = value
-        elif kind == _NEC_KIND:
-            raw = bytes((value[0],)) + value[1].to_bytes(2, "big")
-        else:
-            raw = b""
+        else:  # a fixed-size value (an integer, network_error_code, none): few differ
+            key = (tag, value)
+            wire = fixed.get(key)
+            if wire is None:
+                if kind > 0:
+                    raw = int(value).to_bytes(kind, "big")
+                elif kind == _NEC_KIND:
+                    raw = bytes((value[0],)) + value[1].to_bytes(2, "big")
+                else:
+                    raw = b""
+                wire = _pack_tlv_head(tag, len(raw)) + raw
+                if len(fixed) < 4096:
+                    fixed[key] = wire
+            parts.append(wire)
+            continue
         parts.append(_pack_tlv_head(tag, len(raw)))
         parts.append(raw)
     return b"".join(parts)
+
+
+#: (tag, value) -> the whole TLV's octets, for fixed-size values (bounded)
+_FIXED_TLVS: dict[tuple[int, Any], bytes] = {}
 
 
 def write_tlvs(tlvs: tuple[Tlv, ...], out: bytearray) -> None:

@@ -384,10 +384,10 @@ class Instance:
     cluster: Cluster
     up: bool = True
     conns: dict[int, Conn] = field(default_factory=dict)
+    name: str = field(init=False)  # the spec's, read for every message
 
-    @property
-    def name(self) -> str:
-        return self.spec.name
+    def __post_init__(self) -> None:
+        self.name = self.spec.name
 
 
 class Conn:
@@ -532,6 +532,8 @@ class Engine:
         self._tlv_cache: dict[tuple[str, int], tuple[Tlv, ...]] = {}
         self._texts: dict[tuple[str, int, int, int], tuple[bytes, bytes, tuple[Tlv, ...]]] = {}
         self._deliver_timeout = config.deliver_timeout
+        self._default_validity = config.default_validity
+        self._decimal_resp = config.id_format == "decimal"
         self._outbind_at = -1e18
         interval = config.enquire_link_interval
         self.enquire_interval = (interval if interval is not None else
@@ -1160,7 +1162,7 @@ class Engine:
             self._send(c, resp_cls(command_status=_S.ESME_RINVSRCADR, sequence_number=seq))
             return
         if resp_cls is DataSmResp or not (pdu.schedule_delivery_time or pdu.validity_period):
-            times: tuple[float, float] | int = (self.now, self.now + self.config.default_validity)
+            times: tuple[float, float] | int = (self.now, self.now + self._default_validity)
         else:
             times = self._times(pdu)
         if isinstance(times, int):
@@ -1177,7 +1179,8 @@ class Engine:
             text = pdu.tlv(TlvTag.message_payload, b"")
         msg_id = self._id_base + next(self._ids)  # _next_id
         msg = self._new_message(c, pdu, destination, text, times, msg_id)
-        resp = resp_cls.trusted(sequence_number=seq, message_id=self.resp_id(msg_id))
+        resp = resp_cls.trusted(sequence_number=seq, message_id=str(msg_id) if self._decimal_resp
+                                else f"{msg_id:016X}")  # resp_id
         if self.scenario.faults:
             self._respond_with_faults(c, resp, msg)
         else:
