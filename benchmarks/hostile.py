@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from launch import free_port, start_simulator  # noqa: E402
 
 from smppkit.protocol.codec import Framer, decode, encode  # noqa: E402
 from smppkit.protocol.pdus import (  # noqa: E402
@@ -55,26 +58,6 @@ from smppkit.protocol.pdus import (  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "hostile.json"
 ANNOUNCED = 66_559  # the figure: just under the default max_command_length
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator(port: int, *options: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smppkit", "sim", "--port", str(port), "--profile", "single",
-         "--no-trace-memory", *options],
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if "listening" not in line:
-        proc.kill()
-        raise RuntimeError(f"simulator did not start: {line!r}")
-    return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> dict[str, str]:

@@ -16,38 +16,19 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from launch import free_port, start_simulator  # noqa: E402
 
 import smppkit  # noqa: E402
 from smppkit.clients.esme import Esme  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "simulator.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smppkit", "sim", "--port", str(port), "--throughput", "0",
-         "--dlr-delay", "0.01", "--max-binds", "1000", "--no-trace-memory", "--profile", "single"],
-        stdout=subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if "listening" not in line:
-        proc.kill()
-        raise RuntimeError(f"simulator did not start: {line!r}")
-    return proc
 
 
 def rss_mb(pid: int) -> float:
@@ -133,7 +114,7 @@ def main() -> None:
     parser.add_argument("--million", action="store_true")
     args = parser.parse_args()
     port = free_port()
-    proc = start_simulator(port)
+    proc = start_simulator(port, "--throughput", "0", "--dlr-delay", "0.01", "--max-binds", "1000")
     results: dict[str, object] = {"machine_cpus": os.cpu_count()}
     try:
         rows = []
