@@ -93,26 +93,16 @@ def _whole_line_chunks(path: str, chunk_bytes: int, bar: object) -> Iterator[tup
             first += chunk.count(b"\n")
 
 
-def _first_line(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                return line.rstrip("\n")
-    return ""
-
-
 def sniff(path: str | os.PathLike[str]) -> str:
     """"kannel" for a Kannel bearerbox/access log, else `logs.sniff`.
 
     Raises:
         ValueError: the format cannot be told.
     """
-    from smppkit.kannel.logs import is_kannel_line
+    from smppkit.kannel.logs import is_kannel_file
 
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        binary = b"\0" in f.read(4096)
-    if not binary and is_kannel_line(_first_line(path)):
+    if is_kannel_file(path):
         return "kannel"
     return logs.sniff(path)
 

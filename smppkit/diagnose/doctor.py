@@ -95,7 +95,7 @@ from smppkit.diagnose.pairing import FORMS, pair_ids
 from smppkit.findings import SEVERITIES, Example, Finding
 from smppkit.findings import format_value as _fmt
 from smppkit.findings import plain_value as _plain
-from smppkit.kannel.logs import is_kannel_line
+from smppkit.kannel.logs import is_kannel_file
 from smppkit.protocol.constants import CommandStatus, EsmClass, status_name
 from smppkit.sms.meanings import (
     DELIVER_SM_RESP_RETRY,
@@ -283,14 +283,6 @@ def _agree(n: int, one: str, many: str) -> str:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _first_line(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                return line.rstrip("\n")
-    return ""
-
-
 def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None:
     """One file as an event table, or None when nothing in it can be read (said in `inputs`)."""
     size = os.path.getsize(path)  # FileNotFoundError for a missing file
@@ -299,9 +291,7 @@ def _read_path(path: str, tz: str | None, inputs: Inputs) -> pd.DataFrame | None
     if size == 0:
         info["format"], info["why"] = "empty", "the file is empty"
         return None
-    with open(path, "rb") as f:
-        binary = b"\0" in f.read(4096)
-    if not binary and is_kannel_line(_first_line(path)):
+    if is_kannel_file(path):
         df = read_kannel(path, tz)
         info["format"] = "kannel"
         bad_rows = list(df.attrs["bad_lines"])

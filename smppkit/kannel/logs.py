@@ -42,7 +42,7 @@ from smppkit.sms.receipts import RECEIPT_COMMANDS, is_receipt
 from smppkit.sms.udh import concat_of
 from smppkit.trace import TRACE_FIELDS
 
-__all__ = ["LOG_PREFIX", "BadLines", "is_kannel_line", "read_access_log", "read_bearerbox_log",
+__all__ = ["LOG_PREFIX", "BadLines", "is_kannel_file", "is_kannel_line", "read_access_log", "read_bearerbox_log",
            "read_kannel_log", "read_kannel_logs"]
 
 Event = dict[str, Any]
@@ -561,6 +561,17 @@ def read_access_log(source: str | os.PathLike[str] | Iterable[str], *, tz: str |
 def is_kannel_line(line: str) -> bool:
     """True for a line as bearerbox/smsbox or the access log write it."""
     return bool(_BB_LINE.match(line) or _ACCESS_LINE.match(line) or _ACCESS_NOISE.match(line))
+
+
+def is_kannel_file(path: str | os.PathLike[str]) -> bool:
+    """True for a text file whose first non-blank line is a Kannel log line (a NUL in its
+    first 4 KiB makes it binary: a capture, never a Kannel log)."""
+    with open(path, "rb") as f:
+        if b"\0" in f.read(4096):
+            return False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        head = next((line.rstrip("\n") for line in f if line.strip()), "")
+    return is_kannel_line(head)
 
 
 def read_kannel_log(path: str | os.PathLike[str], *, tz: str | None = None
